@@ -1,0 +1,191 @@
+using Elmo.Kernels.Gemm;
+using PureHDF;
+using PureHDF.VOL.Native;
+
+namespace Elmo.Core;
+
+/// <summary>Reads the bilm-tf HDF5 layout into <see cref="ElmoWeights"/>, checking every dataset.</summary>
+internal static class WeightFileReader
+{
+    public static ElmoWeights Read(string path, ElmoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!File.Exists(path))
+        {
+            throw new ElmoWeightsException(Directory.Exists(path) ? $"Weight file '{path}' is a directory." : $"Weight file '{path}' does not exist.") { FilePath = path };
+        }
+
+        NativeFile file;
+        try
+        {
+            file = H5File.OpenRead(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ElmoWeightsException($"Weight file '{path}' is not a readable HDF5 file ({e.Message}).", e) { FilePath = path };
+        }
+
+        using (file)
+        {
+            try
+            {
+                return Read(new Source(file, path), options);
+            }
+            catch (ElmoWeightsException)
+            {
+                throw;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ElmoWeightsException($"Weight file '{path}' is damaged or truncated ({e.Message}).", e) { FilePath = path };
+            }
+        }
+    }
+
+    private static ElmoWeights Read(Source src, ElmoOptions options)
+    {
+        var cnn = options.CharCnn;
+        var lstm = options.Lstm;
+        int d = cnn.EmbeddingDim, f = cnn.FilterCount, p = lstm.ProjectionDim, c = lstm.CellDim;
+
+        // char_embed: (rows, d) -> (rows + 1, d) with the zero padding row for id 0.
+        int rows = cnn.EmbeddingRows;
+        var charEmbedding = new float[(rows + 1) * d];
+        src.ReadInto("char_embed", [rows, d], charEmbedding.AsSpan(d));
+
+        var convolutions = new ConvolutionWeights[cnn.Filters.Count];
+        for (int i = 0; i < convolutions.Length; i++)
+        {
+            var (w, n) = cnn.Filters[i];
+            // (1, w, d, n) is already row-major (w·d) × n: position-major, then channel, then filter.
+            var kernel = src.ReadPacked($"CNN/W_cnn_{i}", [1, w, d, n], w * d, n);
+            convolutions[i] = new ConvolutionWeights(w, kernel, src.Read($"CNN/b_cnn_{i}", [n]));
+        }
+
+        var highways = new HighwayWeights[cnn.HighwayLayers];
+        for (int k = 0; k < highways.Length; k++)
+        {
+            var wt = src.Read($"CNN_high_{k}/W_transform", [f, f]);
+            var wc = src.Read($"CNN_high_{k}/W_carry", [f, f]);
+            var packed = new PackedMatrix(f, 2 * f);
+            var row = new float[2 * f];
+            for (int r = 0; r < f; r++)
+            {
+                wt.AsSpan(r * f, f).CopyTo(row);
+                wc.AsSpan(r * f, f).CopyTo(row.AsSpan(f));
+                packed.SetRow(r, row);
+            }
+            var bias = new float[2 * f];
+            src.ReadInto($"CNN_high_{k}/b_transform", [f], bias.AsSpan(0, f));
+            src.ReadInto($"CNN_high_{k}/b_carry", [f], bias.AsSpan(f, f));
+            highways[k] = new HighwayWeights(packed, bias);
+        }
+
+        PackedMatrix? projection = null;
+        float[]? projectionBias = null;
+        if (options.HasProjection)
+        {
+            projection = src.ReadPacked("CNN_proj/W_proj", [f, p], f, p);
+            projectionBias = src.Read("CNN_proj/b_proj", [p]);
+        }
+
+        var layers = new LstmLayerWeights[2][];
+        for (int dir = 0; dir < 2; dir++)
+        {
+            layers[dir] = new LstmLayerWeights[lstm.Layers];
+            for (int l = 0; l < lstm.Layers; l++)
+            {
+                string prefix = $"RNN_{dir}/RNN/MultiRNNCell/Cell{l}/LSTMCell";
+                int input = p; // layer 0 reads the token representation, later layers the previous layer; both are P wide
+                var w0 = src.Read($"{prefix}/W_0", [input + p, 4 * c]);
+                var wx = new PackedMatrix(w0.AsSpan(0, input * 4 * c), input, 4 * c);
+                var wh = new PackedMatrix(w0.AsSpan(input * 4 * c), p, 4 * c);
+                var bias = src.Read($"{prefix}/B", [4 * c]);
+                for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
+                var wp = src.ReadPacked($"{prefix}/W_P_0", [c, p], c, p);
+                layers[dir][l] = new LstmLayerWeights(wx, wh, bias, wp);
+            }
+        }
+
+        return new ElmoWeights(options, charEmbedding, convolutions, highways, projection, projectionBias, layers);
+    }
+
+    private sealed class Source(NativeFile file, string path)
+    {
+        public float[] Read(string name, int[] shape)
+        {
+            long count = shape.Aggregate(1L, (a, b) => a * b);
+            var data = new float[count];
+            ReadInto(name, shape, data);
+            return data;
+        }
+
+        public PackedMatrix ReadPacked(string name, int[] shape, int rows, int columns)
+        {
+            var data = Read(name, shape);
+            return new PackedMatrix(data, rows, columns);
+        }
+
+        public void ReadInto(string name, int[] shape, Span<float> destination)
+        {
+            if (!file.LinkExists(name))
+            {
+                throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}))");
+            }
+            if (file.Get(name) is not NativeDataset ds)
+            {
+                throw Error(name, $"'{name}' is not a dataset");
+            }
+
+            ulong[] actual = ds.Space.Dimensions;
+            if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
+            {
+                throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options");
+            }
+
+            var type = ds.Type;
+            if (type.Class != H5DataTypeClass.FloatingPoint)
+            {
+                throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point");
+            }
+
+            switch (type.Size)
+            {
+                case 4:
+                    ds.Read(destination);
+                    break;
+                case 8:
+                    // float64 weights are converted to float32 (the precision the engine computes in).
+                    var wide = ds.Read<double[]>();
+                    for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
+                    break;
+                case 2:
+                    // float16 weights are widened exactly to float32.
+                    var half = ds.Read<Half[]>();
+                    for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
+                    break;
+                default:
+                    throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
+            }
+
+            int bad = IndexOfNonFinite(destination);
+            if (bad >= 0)
+            {
+                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {bad}; the file is corrupt");
+            }
+        }
+
+        private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (!float.IsFinite(values[i])) return i;
+            }
+            return -1;
+        }
+
+        private ElmoWeightsException Error(string dataset, string what) =>
+            new($"Weight file '{path}': {what}.") { FilePath = path, Dataset = dataset };
+    }
+}

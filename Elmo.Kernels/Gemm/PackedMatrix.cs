@@ -1,0 +1,98 @@
+namespace Elmo.Kernels.Gemm;
+
+/// <summary>
+/// A constant right-hand matrix <c>B</c> (<c>K × N</c>, row-major) packed once into the panel layout of
+/// the GEMM micro-kernel: panels of <see cref="PanelWidth"/> columns, each stored <c>k</c>-major
+/// (<c>panel[k * PanelWidth + j]</c>), the last panel zero-padded. Immutable after construction and safe
+/// to share between threads.
+/// </summary>
+public sealed class PackedMatrix
+{
+    private readonly float[] _panels;
+
+    /// <summary>Packs the row-major <paramref name="rows"/> × <paramref name="columns"/> matrix <paramref name="source"/> for <paramref name="path"/>.</summary>
+    /// <param name="source">Row-major <c>K × N</c> values; its row stride is <paramref name="columns"/>.</param>
+    /// <param name="rows">K, the inner dimension of the product.</param>
+    /// <param name="columns">N, the number of output columns.</param>
+    /// <param name="path">The kernel path the panels are laid out for; defaults to <see cref="KernelPaths.Best"/>.</param>
+    public PackedMatrix(ReadOnlySpan<float> source, int rows, int columns, KernelPath? path = null)
+        : this(rows, columns, path)
+    {
+        if (source.Length < (long)rows * columns)
+        {
+            throw new ArgumentException($"Source holds {source.Length} values, expected {rows} × {columns}.", nameof(source));
+        }
+
+        for (int k = 0; k < rows; k++)
+        {
+            SetRow(k, source.Slice(k * columns, columns));
+        }
+    }
+
+    /// <summary>Creates a zero matrix to be filled row by row with <see cref="SetRow"/> (for loaders that stream rows).</summary>
+    /// <param name="rows">K, the inner dimension of the product.</param>
+    /// <param name="columns">N, the number of output columns.</param>
+    /// <param name="path">The kernel path the panels are laid out for; defaults to <see cref="KernelPaths.Best"/>.</param>
+    public PackedMatrix(int rows, int columns, KernelPath? path = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Path = path ?? KernelPaths.Best;
+        KernelPaths.EnsureSupported(Path);
+        Rows = rows;
+        Columns = columns;
+        PanelWidth = 2 * KernelPaths.Width(Path);
+        PanelCount = (columns + PanelWidth - 1) / PanelWidth;
+        _panels = new float[(long)PanelCount * PanelWidth * rows];
+    }
+
+    /// <summary>K: rows of the packed matrix.</summary>
+    public int Rows { get; }
+
+    /// <summary>N: columns of the packed matrix.</summary>
+    public int Columns { get; }
+
+    /// <summary>The path the layout was made for; <see cref="Gemm"/> runs that path.</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>Columns per panel (two vectors of <see cref="Path"/>).</summary>
+    public int PanelWidth { get; }
+
+    /// <summary>Number of panels (the last one may be zero-padded).</summary>
+    public int PanelCount { get; }
+
+    /// <summary>Bytes held by the packed panels.</summary>
+    public long SizeInBytes => (long)_panels.Length * sizeof(float);
+
+    internal float[] Panels => _panels;
+
+    /// <summary>Writes row <paramref name="k"/> of B (length <see cref="Columns"/>) into the panels.</summary>
+    public void SetRow(int k, ReadOnlySpan<float> row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(k, Rows);
+        if (row.Length != Columns)
+        {
+            throw new ArgumentException($"Row has {row.Length} values, expected {Columns}.", nameof(row));
+        }
+
+        for (int p = 0; p < PanelCount; p++)
+        {
+            int j0 = p * PanelWidth;
+            int n = Math.Min(PanelWidth, Columns - j0);
+            row.Slice(j0, n).CopyTo(_panels.AsSpan((int)(((long)p * Rows + k) * PanelWidth), n));
+        }
+    }
+
+    /// <summary>Reads element (<paramref name="k"/>, <paramref name="j"/>) back (for tests and diagnostics).</summary>
+    public float this[int k, int j]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)k, (uint)Rows, nameof(k));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)j, (uint)Columns, nameof(j));
+            int p = j / PanelWidth;
+            return _panels[((long)p * Rows + k) * PanelWidth + (j - p * PanelWidth)];
+        }
+    }
+}
