@@ -1,1 +1,6 @@
-Console.WriteLine();
+namespace Elmo.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args) => ElmoCli.Run(args, Console.Out, Console.Error, Console.In);
+}

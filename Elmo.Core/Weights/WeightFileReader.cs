@@ -30,7 +30,7 @@ internal static class WeightFileReader
         {
             try
             {
-                return Read(new Source(file, path), options);
+                return Build(new Source(file, path), options);
             }
             catch (ElmoWeightsException)
             {
@@ -43,7 +43,8 @@ internal static class WeightFileReader
         }
     }
 
-    private static ElmoWeights Read(Source src, ElmoOptions options)
+    /// <summary>Converts weights from any source of bilm-tf datasets (a file, or the random generator).</summary>
+    internal static ElmoWeights Build(IWeightSource src, ElmoOptions options)
     {
         var cnn = options.CharCnn;
         var lstm = options.Lstm;
@@ -111,22 +112,8 @@ internal static class WeightFileReader
         return new ElmoWeights(options, charEmbedding, convolutions, highways, projection, projectionBias, layers);
     }
 
-    private sealed class Source(NativeFile file, string path)
+    private sealed class Source(NativeFile file, string path) : IWeightSource
     {
-        public float[] Read(string name, int[] shape)
-        {
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            var data = new float[count];
-            ReadInto(name, shape, data);
-            return data;
-        }
-
-        public PackedMatrix ReadPacked(string name, int[] shape, int rows, int columns)
-        {
-            var data = Read(name, shape);
-            return new PackedMatrix(data, rows, columns);
-        }
-
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
             if (!file.LinkExists(name))
