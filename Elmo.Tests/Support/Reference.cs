@@ -15,7 +15,8 @@ internal static class Reference
             string? env = Environment.GetEnvironmentVariable("ELMO_REFERENCE_DIR");
             if (!string.IsNullOrEmpty(env))
             {
-                return Path.GetFullPath(env);
+                // A relative path is relative to the repository root (where .ci/run sets it), not the test's bin folder.
+                return Path.IsPathRooted(env) ? env : Path.GetFullPath(Path.Combine(RepoRoot, env));
             }
             string fallback = Path.Combine(RepoRoot, "..", "shared", "reference");
             if (!Directory.Exists(fallback))
