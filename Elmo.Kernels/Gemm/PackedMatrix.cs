@@ -34,16 +34,35 @@ public sealed class PackedMatrix
     /// <param name="columns">N, the number of output columns.</param>
     /// <param name="path">The kernel path the panels are laid out for; defaults to <see cref="KernelPaths.Best"/>.</param>
     public PackedMatrix(int rows, int columns, KernelPath? path = null)
+        : this(rows, columns, path ?? KernelPaths.Best, requireHardware: true)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="requireHardware"/> false, lays the matrix out for a path this machine does not
+    /// accelerate: <see cref="Gemm"/> then runs that path's code on the runtime's software-emulated vectors
+    /// (slow, but it checks the tiling of that path on any machine). For tests only.
+    /// </summary>
+    internal PackedMatrix(int rows, int columns, KernelPath path, bool requireHardware)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        Path = path ?? KernelPaths.Best;
-        KernelPaths.EnsureSupported(Path);
+        Path = path;
+        if (requireHardware) KernelPaths.EnsureSupported(Path);
+        _ = KernelPaths.Width(Path);
         Rows = rows;
         Columns = columns;
         PanelWidth = 2 * KernelPaths.Width(Path);
         PanelCount = (columns + PanelWidth - 1) / PanelWidth;
         _panels = new float[(long)PanelCount * PanelWidth * rows];
+    }
+
+    /// <summary>Packs <paramref name="source"/> for <paramref name="path"/> even when the hardware lacks it (see the constructor above). For tests only.</summary>
+    internal static PackedMatrix Emulated(ReadOnlySpan<float> source, int rows, int columns, KernelPath path)
+    {
+        var packed = new PackedMatrix(rows, columns, path, requireHardware: false);
+        for (int k = 0; k < rows; k++) packed.SetRow(k, source.Slice(k * columns, columns));
+        return packed;
     }
 
     /// <summary>K: rows of the packed matrix.</summary>

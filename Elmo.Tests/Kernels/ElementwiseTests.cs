@@ -1,0 +1,56 @@
+using Elmo.Kernels;
+using static Elmo.Tests.Kernels.KernelData;
+
+namespace Elmo.Tests.Kernels;
+
+/// <summary>
+/// <see cref="Clip"/> and <see cref="Highway"/> against their scalar references for every length 0…256, and on
+/// extreme inputs. The highway combine is computed as x + g·(relu(t) − x), the reference as g·t + (1 − g)·x in double
+/// precision: they differ by a few float ulps of the inputs (|x| ≤ 2 here), hence 5e-7 absolute.
+/// </summary>
+[Category(KernelCheck)]
+public class ElementwiseTests
+{
+    [Test]
+    public void ClipEqualsReferenceExactly()
+    {
+        for (int n = 0; n <= 256; n++)
+        {
+            var values = Uniform(n, n, -5f, 5f);
+            if (n > 3)
+            {
+                values[0] = float.PositiveInfinity;
+                values[1] = float.NegativeInfinity;
+                values[2] = 3f;
+                values[3] = -3f;
+            }
+            var expected = (float[])values.Clone();
+            Clip.ApplyReference(expected, 3f);
+            Clip.Apply(values, 3f);
+            AssertBitwiseEqual(values, expected, $"clip n={n}");
+        }
+    }
+
+    [Test]
+    public void HighwayMatchesReference()
+    {
+        for (int f = 1; f <= 256; f++)
+        {
+            foreach (float scale in new[] { 1f, 30f })
+            {
+                var x = Uniform(f, f, -2f, 2f);
+                var pre = Uniform(2 * f, 1000 + f, -scale, scale);
+                var expected = (float[])x.Clone();
+                Highway.CombineReference(expected, (float[])pre.Clone());
+                Highway.Combine(x, pre);
+                AssertClose(x, expected, 5e-7, 1e-6, $"highway f={f} scale={scale}");
+            }
+        }
+    }
+
+    [Test]
+    public void HighwayRefusesMismatchedLengths()
+    {
+        Assert.Throws<ArgumentException>(() => Highway.Combine(new float[3], new float[5]));
+    }
+}
