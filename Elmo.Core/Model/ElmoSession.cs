@@ -40,6 +40,9 @@ public sealed class ElmoSession
     /// <summary>The carried-over states (stateful mode; null before the first batch or after <see cref="Reset"/>). A copy.</summary>
     public LstmState? CarriedState => _carried?.Clone();
 
+    /// <summary>When set, the forward pass adds the wall time of each of its stages here (for benchmarks).</summary>
+    public StageTimings? Timings { get; set; }
+
     /// <summary>Bytes of scratch this session holds.</summary>
     public long ScratchBytes => _scratch.SizeInBytes;
 
@@ -148,7 +151,7 @@ public sealed class ElmoSession
                     break;
             }
 
-            var output = BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads);
+            var output = BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, Timings);
 
             if (Mode == StateMode.Stateful && batch > 0)
             {

@@ -12,7 +12,7 @@ namespace Elmo.Tests.Kernels;
 public class ElementwiseTests
 {
     [Test]
-    public void ClipEqualsReferenceExactly()
+    public void ClipEqualsReferenceExactly([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
     {
         for (int n = 0; n <= 256; n++)
         {
@@ -26,13 +26,23 @@ public class ElementwiseTests
             }
             var expected = (float[])values.Clone();
             Clip.ApplyReference(expected, 3f);
-            Clip.Apply(values, 3f);
-            AssertBitwiseEqual(values, expected, $"clip n={n}");
+            Clip.Apply(values, 3f, path);
+            AssertBitwiseEqual(values, expected, $"{path} clip n={n}");
         }
     }
 
     [Test]
-    public void HighwayMatchesReference()
+    public void ClipPassesNaNThrough([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
+    {
+        var values = Enumerable.Repeat(float.NaN, 37).ToArray();
+        values[5] = 7f;
+        Clip.Apply(values, 3f, path);
+        Assert.That(values.Count(float.IsNaN), Is.EqualTo(36), $"{path}: NaN must not be clipped to a number");
+        Assert.That(values[5], Is.EqualTo(3f));
+    }
+
+    [Test]
+    public void HighwayMatchesReference([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
     {
         for (int f = 1; f <= 256; f++)
         {
@@ -42,9 +52,24 @@ public class ElementwiseTests
                 var pre = Uniform(2 * f, 1000 + f, -scale, scale);
                 var expected = (float[])x.Clone();
                 Highway.CombineReference(expected, (float[])pre.Clone());
-                Highway.Combine(x, pre);
-                AssertClose(x, expected, 5e-7, 1e-6, $"highway f={f} scale={scale}");
+                Highway.Combine(x, pre, path);
+                AssertClose(x, expected, 5e-7, 1e-6, $"{path} highway f={f} scale={scale}");
             }
+        }
+    }
+
+    [Test]
+    public void HighwayPathsAgreeBitwise()
+    {
+        var x = Uniform(333, 1, -2f, 2f);
+        var pre = Uniform(666, 2, -20f, 20f);
+        var expected = (float[])x.Clone();
+        Highway.Combine(expected, pre, KernelPath.Scalar);
+        foreach (var path in AllPaths)
+        {
+            var actual = (float[])x.Clone();
+            Highway.Combine(actual, pre, path);
+            AssertBitwiseEqual(actual, expected, path.ToString());
         }
     }
 
