@@ -161,3 +161,17 @@ public class WarmStartTests
         Assert.That(Close.MaxAbsDiff(hot.AsSpan(perLayer), cold.AsSpan(perLayer)), Is.GreaterThan(1e-4), "contextual layers depend on the start state");
     }
 }
+
+public class BuiltInWarmStateTests
+{
+    [Test]
+    public void WarmSessionWithoutAStateUsesTheBuiltInText()
+    {
+        var model = Reference.TinyModel;
+        var batch = new List<IReadOnlyList<string>> { new[] { "Hello", "there", "." } };
+        var implicitWarm = model.CreateSession(StateMode.Warm).Run(batch);
+        var explicitWarm = model.CreateSession(StateMode.Warm, WarmStart.ComputeBuiltIn(model)).Run(batch);
+        Assert.That(implicitWarm.Layers, Is.EqualTo(explicitWarm.Layers));
+        Assert.That(model.BuiltInWarmState, Is.SameAs(model.BuiltInWarmState), "computed once");
+    }
+}
