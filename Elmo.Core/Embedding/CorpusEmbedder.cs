@@ -113,6 +113,8 @@ public static class CorpusEmbedder
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BatchSize, 1, nameof(settings.BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.SortWindowBatches, 1, nameof(settings.SortWindowBatches));
         if (settings.Layout == OutputLayout.Mix && settings.Mix is null) throw new ArgumentException("A mix is required for OutputLayout.Mix.", nameof(settings));
+        // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
+        var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
         var watch = Stopwatch.StartNew();
 
         // Pass 1: count, check every line and key, build the map; nothing is computed or written yet.
@@ -137,7 +139,6 @@ public static class CorpusEmbedder
 
         bool sort = settings.SortByLength && settings.Mode != StateMode.Stateful && !(settings.Layout == OutputLayout.Mix && settings.Mix!.LayerNorm);
         int window = sort ? settings.BatchSize * settings.SortWindowBatches : settings.BatchSize;
-        var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
         long done = 0, tokens = 0;
 
         AtomicFile.Write(outputPath, tmp =>

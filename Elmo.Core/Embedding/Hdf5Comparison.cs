@@ -149,7 +149,7 @@ public static class Hdf5Comparison
         {
             ulong[] shapeA = a.Space.Dimensions, shapeB = b.Space.Dimensions;
             bool numericA = IsNumeric(a.Type), numericB = IsNumeric(b.Type);
-            bool textA = a.Type.Class == H5DataTypeClass.String, textB = b.Type.Class == H5DataTypeClass.String;
+            bool textA = IsText(a.Type), textB = IsText(b.Type);
             if (numericA != numericB || textA != textB)
             {
                 return new DatasetComparison(name, ComparisonStatus.TypeMismatch, null, 0, 0, $"types {Describe(a.Type)} vs {Describe(b.Type)}");
@@ -258,6 +258,10 @@ public static class Hdf5Comparison
         for (int i = 0; i < buffer.Length; i++) destination[i] = convert(buffer[i]);
     }
 
+    /// <summary>Fixed-length strings, and variable-length strings (h5py's <c>special_dtype(vlen=str)</c>, AllenNLP's <c>sentence_to_index</c>); other variable-length data fails to read as strings and is reported not comparable.</summary>
+    private static bool IsText(IH5DataType t) =>
+        t.Class is H5DataTypeClass.String or H5DataTypeClass.VariableLength;
+
     private static bool IsNumeric(IH5DataType t) =>
         (t.Class == H5DataTypeClass.FloatingPoint && t.Size is 4 or 8) || (t.Class == H5DataTypeClass.FixedPoint && t.Size is 1 or 2 or 4 or 8);
 
@@ -266,6 +270,7 @@ public static class Hdf5Comparison
         H5DataTypeClass.FloatingPoint => $"float{t.Size * 8}",
         H5DataTypeClass.FixedPoint => $"{(t.FixedPoint.IsSigned ? "int" : "uint")}{t.Size * 8}",
         H5DataTypeClass.String => "string",
+        H5DataTypeClass.VariableLength when IsText(t) => "string",
         _ => t.Class.ToString().ToLowerInvariant(),
     };
 
