@@ -126,7 +126,8 @@ internal sealed class ModelSource
 
     private static string Fetch(ModelCache cache, Uri url, string? sha256, ProgressReporter progress, CliConsole console)
     {
-        if (cache.TryGetCached(url) is string cached && sha256 is null) return cached;
+        // A cached file (without a pinned hash to check) is returned at once; its hash is recorded the first time it is seen.
+        if (cache.TryGetCached(url) is not null && sha256 is null) return cache.Fetch(url, null, null, console.Cancellation);
         string file = url.Segments.Length > 0 ? Uri.UnescapeDataString(url.Segments[^1]) : url.ToString();
         progress.Note($"downloading {url} into {cache.Directory}");
         string path = cache.Fetch(url, sha256, p => progress.Update(

@@ -222,7 +222,7 @@ public sealed class ModelCache
                 long have = partial.Length;
                 try
                 {
-                    total = await ReceiveAsync(url, partial, have, watch, progress, ct).ConfigureAwait(false);
+                    await ReceiveAsync(url, partial, have, watch, progress, size => total = size, ct).ConfigureAwait(false);
                     break;
                 }
                 catch (Exception e) when (IsInterruption(e, ct))
@@ -259,9 +259,11 @@ public sealed class ModelCache
         return final;
     }
 
-    /// <summary>One HTTP request: appends the body to <paramref name="partial"/> from byte <paramref name="have"/> (or restarts at 0).</summary>
-    /// <returns>The file's total size when the server announced it.</returns>
-    private async Task<long?> ReceiveAsync(Uri url, FileStream partial, long have, Stopwatch watch, Action<DownloadProgress>? progress, CancellationToken ct)
+    /// <summary>
+    /// One HTTP request: appends the body to <paramref name="partial"/> from byte <paramref name="have"/> (or restarts at 0),
+    /// telling <paramref name="announce"/> the file's total size as soon as the server states it.
+    /// </summary>
+    private async Task ReceiveAsync(Uri url, FileStream partial, long have, Stopwatch watch, Action<DownloadProgress>? progress, Action<long?> announce, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (have > 0) request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(have, null);
@@ -281,15 +283,18 @@ public sealed class ModelCache
                 }
                 total = range.Length;
                 start = have;
+                announce(total);
                 break;
             case HttpStatusCode.OK:
                 // A fresh download, or a server that ignores Range: restart cleanly from byte 0.
                 total = response.Content.Headers.ContentLength;
                 start = 0;
+                announce(total);
                 break;
             case HttpStatusCode.RequestedRangeNotSatisfiable when have > 0:
                 long? known = response.Content.Headers.ContentRange?.Length;
-                if (known == have) return known; // the partial file was already complete
+                announce(known);
+                if (known == have) return; // the partial file was already complete
                 partial.SetLength(0);
                 throw new HttpRequestException($"the server refused to resume at byte {have} (it reports {known?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} size); restarting");
             default:
@@ -325,7 +330,6 @@ public sealed class ModelCache
         {
             throw new IOException($"the connection closed after {position} of {size} bytes");
         }
-        return total;
     }
 
     private static bool IsInterruption(Exception e, CancellationToken ct) => e switch
