@@ -36,6 +36,7 @@ internal static class DumpTokenEmbeddingsCommand
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
             string vocabPath = parsed.GetValue(vocab)!, outputPath = parsed.GetValue(output)!;
             if (!File.Exists(vocabPath)) throw new ElmoInputException($"Vocabulary file '{vocabPath}' does not exist.") { FilePath = vocabPath };
+            OutputPath.Check(outputPath);
             bool isQuiet = parsed.GetValue(quiet);
             var elmo = model.Load(parsed, console, isQuiet);
             var progress = new ProgressReporter(console, isQuiet);

@@ -46,12 +46,13 @@ internal static class EmbedCommand
         var quiet = new Option<bool>("--quiet") { Description = "No progress and no summary on stderr." };
         var fileFriendly = new Option<bool>("--file-friendly-logging") { Description = "Plain progress lines even on a terminal (AllenNLP's flag)." };
         var cuda = new Option<int>("--cuda-device") { Description = "Accepted for AllenNLP compatibility; elmo always runs on the CPU.", HelpName = "ID", DefaultValueFactory = _ => -1 };
+        var vocabPath = new Option<string?>("--vocab-path") { Description = "Accepted for AllenNLP compatibility and ignored (as AllenNLP's command did).", HelpName = "PATH" };
         var model = new ModelSource();
 
         var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
             input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads,
-            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda,
+            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath,
         };
         model.AddTo(command);
 
@@ -79,6 +80,7 @@ internal static class EmbedCommand
             bool isQuiet = parsed.GetValue(quiet);
             var progress = new ProgressReporter(console, isQuiet, plain: parsed.GetValue(fileFriendly));
             if (parsed.GetValue(cuda) >= 0) progress.Note($"--cuda-device {parsed.GetValue(cuda)}: there is no GPU support; running on the CPU.");
+            if (parsed.GetValue(vocabPath) is not null) progress.Note("--vocab-path is ignored (AllenNLP's command ignored it too); see 'elmo dump-token-embeddings' for a vocabulary's token vectors.");
 
             string inputPath = parsed.GetValue(input)!;
             string outputPath = parsed.GetValue(output)!;
@@ -88,8 +90,11 @@ internal static class EmbedCommand
                 "text" => InputFormat.Text,
                 _ => null,
             };
-            // Check the input exists before a model is downloaded or loaded.
+            // Check the files before a model is downloaded or loaded.
             if (inputPath != "-") CorpusInput.FromFile(inputPath, format);
+            OutputPath.Check(outputPath);
+            OutputPath.CheckInput(parsed.GetValue(warmUp), "--warm-up");
+            OutputPath.CheckInput(parsed.GetValue(warmState), "--warm-state");
 
             var elmo = model.Load(parsed, console, isQuiet);
             var layout = parsed.GetValue(all) ? OutputLayout.All : parsed.GetValue(top) ? OutputLayout.Top : parsed.GetValue(average) ? OutputLayout.Average : OutputLayout.Mix;
@@ -185,7 +190,7 @@ internal static class EmbedCommand
         double seconds = p.Elapsed.TotalSeconds;
         double rate = seconds > 0 ? p.Tokens / seconds : 0;
         string eta = rate > 0 ? ProgressReporter.Duration((p.TotalTokens - p.Tokens) / rate) : "?";
-        return string.Create(CultureInfo.InvariantCulture, $"{p.Sentences}/{p.TotalSentences} sentences, {p.Tokens} tokens, {rate:F0} tokens/s, ETA {eta}");
+        return string.Create(CultureInfo.InvariantCulture, $"{p.Sentences}/{p.TotalSentences} sentences, {rate:F0} tokens/s, ETA {eta}");
     }
 
     /// <summary>Copies standard input to a temporary file, so that it can be read twice (count, then embed) in bounded memory.</summary>

@@ -30,6 +30,7 @@ internal static class WarmStateCommand
             bool isQuiet = parsed.GetValue(quiet);
             string? textPath = parsed.GetValue(warmUp);
             var text = textPath is null ? null : CorpusInput.FromFile(textPath, skipBlank: true);
+            OutputPath.Check(parsed.GetValue(output)!);
             var elmo = model.Load(parsed, console, isQuiet);
             int sentences = 0;
             long tokens = 0;

@@ -96,7 +96,7 @@ internal sealed class ProgressReporter
 
     private static string Bar(double fraction)
     {
-        const int Width = 24;
+        const int Width = 16;
         fraction = Math.Clamp(fraction, 0, 1);
         int filled = (int)Math.Round(fraction * Width);
         return string.Create(CultureInfo.InvariantCulture, $"[{new string('#', filled)}{new string('-', Width - filled)}] {fraction * 100,3:0}%");

@@ -359,6 +359,23 @@ public class EmbedCommandTests
     }
 
     [Test]
+    public void AnUnwritableOutputOrAMissingWarmUpFileFailsBeforeTheModelIsLoaded()
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", "a b\n");
+        // --model large would be a usage error (exit 2) if the model were resolved first.
+        var noDir = CliHarness.Run("embed", input, Path.Combine(dir.Path, "missing", "out.hdf5"), "--all", "--model", "large");
+        var isDir = CliHarness.Run("embed", input, dir.Path, "--all", "--model", "large");
+        var noWarmUp = CliHarness.Run("embed", input, dir.File("out.hdf5"), "--all", "--warm-up", dir.File("none.txt"), "--model", "large");
+        Assert.That(noDir.Exit, Is.EqualTo(1), noDir.ToString());
+        Assert.That(noDir.Err, Does.Contain("does not exist"));
+        Assert.That(isDir.Exit, Is.EqualTo(1), isDir.ToString());
+        Assert.That(isDir.Err, Does.Contain("it is a directory"));
+        Assert.That(noWarmUp.Exit, Is.EqualTo(1), noWarmUp.ToString());
+        Assert.That(noWarmUp.Err, Does.Contain("--warm-up: file"));
+    }
+
+    [Test]
     public void NoModelIsAUsageError()
     {
         using var dir = new TempDir();
@@ -414,9 +431,9 @@ public class EmbedCommandTests
     {
         using var dir = new TempDir();
         var result = CliHarness.Run("embed", dir.Write("in.txt", "a b\n"), dir.File("out.hdf5"), "--all",
-            "--options-file", Reference.FixtureOptions, "--weight-file", Reference.FixtureWeights, "--cuda-device", "0", "--file-friendly-logging");
+            "--options-file", Reference.FixtureOptions, "--weight-file", Reference.FixtureWeights, "--cuda-device", "0", "--file-friendly-logging", "--vocab-path", "v.txt");
         Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
-        Assert.That(result.Err, Does.Contain("no GPU support; running on the CPU"));
+        Assert.That(result.Err, Does.Contain("no GPU support; running on the CPU").And.Contain("--vocab-path is ignored"));
     }
 
     [Test]
