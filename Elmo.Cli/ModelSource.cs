@@ -96,9 +96,13 @@ internal sealed class ModelSource
     public ElmoModel Load(ParseResult parsed, CliConsole console) => Load(parsed, console, quiet: false);
 
     /// <summary>Loads the model the flags name; writes a note to stderr for the demo model.</summary>
-    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet)
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet) => Load(parsed, console, quiet, out _);
+
+    /// <summary>Loads the model the flags name, telling where its weight file is (null for the demo model).</summary>
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet, out string? weightsPath)
     {
         var resolved = Resolve(parsed, console, quiet);
+        weightsPath = resolved.WeightsPath;
         if (resolved.IsDemo)
         {
             console.Error.WriteLine($"elmo: using the built-in demo model: RANDOM weights (seed {DemoSeed}), for trying the tool only; its vectors mean nothing.");

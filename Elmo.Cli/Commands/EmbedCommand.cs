@@ -96,7 +96,7 @@ internal static class EmbedCommand
             OutputPath.CheckInput(parsed.GetValue(warmUp), "--warm-up");
             OutputPath.CheckInput(parsed.GetValue(warmState), "--warm-state");
 
-            var elmo = model.Load(parsed, console, isQuiet);
+            var elmo = model.Load(parsed, console, isQuiet, out string? weightsPath);
             var layout = parsed.GetValue(all) ? OutputLayout.All : parsed.GetValue(top) ? OutputLayout.Top : parsed.GetValue(average) ? OutputLayout.Average : OutputLayout.Mix;
             ScalarMix? scalarMix = null;
             if (mixWeights is not null)
@@ -108,7 +108,7 @@ internal static class EmbedCommand
                 scalarMix = new ScalarMix(mixWeights.Length, mixWeights, parsed.GetValue(gamma), parsed.GetValue(layerNorm));
             }
 
-            var (mode, state, modeText) = State(parsed, elmo, stateless, stateful, warmUp, warmState);
+            var (mode, state, modeText) = State(parsed, elmo, weightsPath, parsed.GetValue(model.CacheDir), stateless, stateful, warmUp, warmState);
             var settings = new EmbedSettings
             {
                 Layout = layout,
@@ -163,7 +163,8 @@ internal static class EmbedCommand
         return command;
     }
 
-    private static (StateMode Mode, LstmState? State, string Text) State(ParseResult parsed, ElmoModel elmo, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
+    private static (StateMode Mode, LstmState? State, string Text) State(
+        ParseResult parsed, ElmoModel elmo, string? weightsPath, string? cacheDir, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
     {
         if (parsed.GetValue(stateless)) return (StateMode.Stateless, null, "stateless (zero state per batch)");
         if (parsed.GetValue(stateful)) return (StateMode.Stateful, null, "stateful (states carried across batches, input order)");
@@ -181,6 +182,12 @@ internal static class EmbedCommand
                 return s.Tokens;
             }));
             return (StateMode.Warm, state, $"warm (state after {sentences} sentences of {textPath})");
+        }
+        if (weightsPath is not null)
+        {
+            // The built-in state is the same for every run of this model: kept in the cache, it is computed once.
+            var cached = WarmStateCache.GetOrCompute(elmo, weightsPath, new ModelCache(cacheDir).Directory, out bool fromCache);
+            return (StateMode.Warm, cached, $"warm (state after the built-in warm-up text{(fromCache ? ", from the cache" : "")})");
         }
         return (StateMode.Warm, null, "warm (state after the built-in warm-up text)");
     }

@@ -227,6 +227,12 @@ public sealed class ModelCache
                 }
                 catch (Exception e) when (IsInterruption(e, ct))
                 {
+                    if (attempt >= MaxAttempts && partial.Length == 0)
+                    {
+                        partial.Dispose();
+                        File.Delete(partialPath); // nothing to resume
+                        throw new ElmoDownloadException($"Cannot download '{url}' ({attempt} attempts): {Describe(e)}.", e) { Url = url };
+                    }
                     if (attempt >= MaxAttempts)
                     {
                         string of = total is null ? "" : $" of {total}";

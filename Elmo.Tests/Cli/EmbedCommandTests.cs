@@ -28,7 +28,7 @@ public class EmbedCommandTests
         var result = Embed(input, output, "--all", "--batch-size", "3");
 
         Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
-        Assert.That(result.Err, Does.Contain("warm (state after the built-in warm-up text)"));
+        Assert.That(result.Err, Does.Contain("warm (state after the built-in warm-up text"));
         var api = Reference.TinyModel.CreateSession(StateMode.Warm).Run(sentences.Select(s => (IReadOnlyList<string>)s).ToList());
         Assert.That(CliHarness.Names(output), Has.Length.EqualTo(sentences.Count + 1));
         for (int i = 0; i < sentences.Count; i++)
@@ -40,6 +40,31 @@ public class EmbedCommandTests
         var map = JsonSerializer.Deserialize<Dictionary<string, string>>(CliHarness.ReadString(output, "sentence_to_index"))!;
         Assert.That(map, Has.Count.EqualTo(sentences.Count));
         for (int i = 0; i < sentences.Count; i++) Assert.That(map[string.Join(' ', sentences[i])], Is.EqualTo(i.ToString()));
+    }
+
+    [Test]
+    public void TheBuiltInWarmStateIsComputedOnceAndThenReadFromTheCache()
+    {
+        using var dir = new TempDir();
+        var sentences = Reference.Sentences().Take(3).ToList();
+        string input = Corpus(dir, sentences), cache = dir.File("cache");
+        string entry = WarmStateCache.PathFor(Reference.TinyModel, Reference.FixtureWeights, cache);
+
+        var first = Embed(input, dir.File("a.hdf5"), "--all", "--cache-dir", cache);
+        var second = Embed(input, dir.File("b.hdf5"), "--all", "--cache-dir", cache);
+        File.WriteAllText(entry, "damaged");
+        var third = Embed(input, dir.File("c.hdf5"), "--all", "--cache-dir", cache);
+
+        Assert.That(first.Exit + second.Exit + third.Exit, Is.EqualTo(0), first + "\n" + second + "\n" + third);
+        Assert.That(first.Err, Does.Contain("warm (state after the built-in warm-up text)"));
+        Assert.That(second.Err, Does.Contain("warm (state after the built-in warm-up text, from the cache)"));
+        Assert.That(third.Err, Does.Not.Contain("from the cache"), "a damaged entry is recomputed");
+        Assert.That(WarmStart.Load(entry, Reference.TinyModel.Options.Lstm).GetCell(0, 1, 1), Is.EqualTo(Reference.TinyModel.BuiltInWarmState.GetCell(0, 1, 1)), "and saved again");
+        var api = Reference.TinyModel.CreateSession(StateMode.Warm).Run(sentences.Select(s => (IReadOnlyList<string>)s).ToList());
+        foreach (var file in new[] { "a.hdf5", "b.hdf5", "c.hdf5" })
+        {
+            for (int i = 0; i < sentences.Count; i++) Assert.That(CliHarness.Read(dir.File(file), i.ToString()).Data, Is.EqualTo(api.SentenceLayers(i)), $"{file} {i}");
+        }
     }
 
     [Test]

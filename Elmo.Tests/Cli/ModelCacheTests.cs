@@ -142,6 +142,24 @@ public class ModelCacheTests
     }
 
     [Test]
+    public void AServerThatCannotBeReachedIsReportedAfterTheRetriesAndLeavesNothing()
+    {
+        using var dir = new TempDir();
+        var unused = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        unused.Start();
+        int port = ((System.Net.IPEndPoint)unused.LocalEndpoint).Port;
+        unused.Stop(); // nothing listens on this port now: connections are refused
+        var cache = new ModelCache(dir.File("cache")) { RetryDelay = TimeSpan.Zero, MaxAttempts = 2 };
+        var url = new Uri($"http://127.0.0.1:{port}/w.hdf5");
+
+        var e = Assert.Throws<ElmoDownloadException>(() => cache.Fetch(url))!;
+
+        Assert.That(e.Message, Does.StartWith($"Cannot download '{url}' (2 attempts)"));
+        Assert.That(File.Exists(cache.PathFor(url)), Is.False);
+        Assert.That(File.Exists(cache.PathFor(url) + ".partial"), Is.False);
+    }
+
+    [Test]
     public void CancellationKeepsThePartialFileForTheNextRun()
     {
         using var dir = new TempDir();
