@@ -202,6 +202,36 @@ public class ElmoModuleTests
     }
 
     [Test]
+    public void EmptyBatchesAndEmptySentences()
+    {
+        var module = Create(2, new ElmoModuleOptions { DoLayerNorm = true });
+        var none = module.Forward([]);
+        Assert.That(none.BatchSize, Is.EqualTo(0));
+        Assert.That(none.Representations[0], Is.Empty);
+        var empty = module.Forward([[], []]);
+        Assert.That(empty.Timesteps, Is.EqualTo(0));
+        Assert.That(empty.Lengths, Is.EqualTo(new[] { 0, 0 }));
+        Assert.That(empty.Representations[1], Is.Empty);
+        module.Backward(empty, 1, []);
+        Assert.That(module.Mixes[1].WeightGradients, Is.All.EqualTo(0f));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void CorpusEmbedderMixIsTheModulesRepresentation(bool layerNorm)
+    {
+        var module = Create(1, new ElmoModuleOptions { DoLayerNorm = layerNorm, ScalarMixParameters = [0.5f, -1f, 2f] });
+        module.Mixes[0].Gamma = 1.5f;
+        var output = module.Forward(Sentences);
+        var shaped = CorpusEmbedder.Shape(output.BiLm, OutputLayout.Mix, module.Mixes[0]);
+        for (int b = 0; b < output.BatchSize; b++)
+        {
+            Assert.That(shaped[b].Shape, Is.EqualTo(new[] { output.Lengths[b], output.Dim }));
+            Assert.That(shaped[b].Data, Is.EqualTo(output.SentenceRepresentation(0, b)), $"row {b}");
+        }
+    }
+
+    [Test]
     public void StatefulSessionCarriesStateThroughTheModule()
     {
         var session = Model.CreateSession(StateMode.Stateful);
