@@ -108,7 +108,7 @@ internal static class EmbedCommand
                 scalarMix = new ScalarMix(mixWeights.Length, mixWeights, parsed.GetValue(gamma), parsed.GetValue(layerNorm));
             }
 
-            var (mode, state, modeText) = State(parsed, elmo, weightsPath, parsed.GetValue(model.CacheDir), stateless, stateful, warmUp, warmState);
+            var (mode, state, modeText) = State(parsed, elmo, weightsPath, parsed.GetValue(model.CacheDir), progress, stateless, stateful, warmUp, warmState);
             var settings = new EmbedSettings
             {
                 Layout = layout,
@@ -164,7 +164,7 @@ internal static class EmbedCommand
     }
 
     private static (StateMode Mode, LstmState? State, string Text) State(
-        ParseResult parsed, ElmoModel elmo, string? weightsPath, string? cacheDir, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
+        ParseResult parsed, ElmoModel elmo, string? weightsPath, string? cacheDir, ProgressReporter progress, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
     {
         if (parsed.GetValue(stateless)) return (StateMode.Stateless, null, "stateless (zero state per batch)");
         if (parsed.GetValue(stateful)) return (StateMode.Stateful, null, "stateful (states carried across batches, input order)");
@@ -186,7 +186,12 @@ internal static class EmbedCommand
         if (weightsPath is not null)
         {
             // The built-in state is the same for every run of this model: kept in the cache, it is computed once.
-            var cached = WarmStateCache.GetOrCompute(elmo, weightsPath, new ModelCache(cacheDir).Directory, out bool fromCache);
+            string directory = new ModelCache(cacheDir).Directory;
+            if (!File.Exists(WarmStateCache.PathFor(elmo, weightsPath, directory)))
+            {
+                progress.Note("computing the built-in warm state (once for this model; then it is read from the cache)");
+            }
+            var cached = WarmStateCache.GetOrCompute(elmo, weightsPath, directory, out bool fromCache);
             return (StateMode.Warm, cached, $"warm (state after the built-in warm-up text{(fromCache ? ", from the cache" : "")})");
         }
         return (StateMode.Warm, null, "warm (state after the built-in warm-up text)");
