@@ -218,13 +218,13 @@ public static class CorpusEmbedder
         return new ScanResult(lengths, total, keys, map);
     }
 
-    /// <summary>HDF5 link names cannot contain '/' (h5py would create groups) and "." names the group itself.</summary>
+    /// <summary>HDF5 link names cannot be empty or contain '/' (h5py would create groups) or NUL, and "." names the group itself.</summary>
     private static void CheckKey(CorpusInput input, InputSentence s)
     {
-        if (s.Text.Contains('/') || s.Text == ".")
+        if (s.Text.Length == 0 || s.Text.Contains('/') || s.Text.Contains('\0') || s.Text == ".")
         {
             throw new ElmoInputException(
-                $"Input '{input.Name}', line {s.LineNumber}: the sentence \"{Shorten(s.Text)}\" cannot be an HDF5 dataset name ('/' separates groups; '.' is the group itself); leave out --use-sentence-keys to key by line index.")
+                $"Input '{input.Name}', line {s.LineNumber}: the sentence \"{Shorten(s.Text)}\" cannot be an HDF5 dataset name (it is empty, or '/' separates groups, or '.' is the group itself); leave out --use-sentence-keys to key by line index.")
             {
                 FilePath = input.Name,
                 LineNumber = s.LineNumber,

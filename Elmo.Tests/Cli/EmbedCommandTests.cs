@@ -228,8 +228,11 @@ public class EmbedCommandTests
         using var dir = new TempDir();
         string input = dir.Write("in.txt", "a b\n5 / 7\n");
         var result = Embed(input, dir.File("out.hdf5"), "--all", "--use-sentence-keys");
+        var empty = Embed(dir.Write("in.jsonl", "[\"a\"]\n[]\n"), dir.File("out.hdf5"), "--all", "--use-sentence-keys");
         Assert.That(result.Exit, Is.EqualTo(1), result.ToString());
         Assert.That(result.Err, Does.Contain("line 2").And.Contain("cannot be an HDF5 dataset name"));
+        Assert.That(empty.Exit, Is.EqualTo(1), empty.ToString());
+        Assert.That(empty.Err, Does.Contain("line 2").And.Contain("cannot be an HDF5 dataset name"));
     }
 
     [Test]
