@@ -16,9 +16,10 @@ internal static class BiLm
     /// <param name="state">Initial state per row in, final state per row out.</param>
     /// <param name="scratch">The caller's scratch.</param>
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
+    /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
     /// <param name="timings">Where to add the time of each stage, or null.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, StageTimings? timings = null)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null)
     {
         long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
@@ -55,7 +56,8 @@ internal static class BiLm
         int nu = unique.Count;
         var embedded = ws.Floats("bilm.embedded", (long)nu * p);
         timings?.AddOther(start);
-        CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads, timings);
+        if (cache is null) CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads, timings);
+        else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
         start = Stopwatch.GetTimestamp();
         var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
         var x0 = scratch.Forward.Floats("bilm.input", (long)total * p);

@@ -46,6 +46,9 @@ public sealed class ElmoSession
     /// <summary>Bytes of scratch this session holds.</summary>
     public long ScratchBytes => _scratch.SizeInBytes;
 
+    /// <summary>Token vectors that replace the char CNN for the tokens they hold (set by <see cref="ElmoModule"/>; results are unchanged).</summary>
+    internal TokenVectorCache? TokenCache { get; set; }
+
     /// <summary>Forgets the carried-over states (stateful mode): the next batch starts from zero.</summary>
     public void Reset() => _carried = null;
 
@@ -151,7 +154,7 @@ public sealed class ElmoSession
                     break;
             }
 
-            var output = BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, Timings);
+            var output = BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings);
 
             if (Mode == StateMode.Stateful && batch > 0)
             {
