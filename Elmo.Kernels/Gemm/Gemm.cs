@@ -8,8 +8,8 @@ namespace Elmo.Kernels.Gemm;
 /// <summary>
 /// Single-precision matrix product <c>C = A·B</c> or <c>C += A·B</c> with <c>B</c> packed once
 /// (<see cref="PackedMatrix"/>), BLIS style: K is cut into blocks of <see cref="KBlock"/>, rows into
-/// blocks of <see cref="MBlock"/>, and a <see cref="MicroRows"/> × (one panel of two vectors) register-blocked
-/// micro-kernel does the work. The last rows of a block (fewer than <see cref="MicroRows"/>), which include the
+/// blocks of <see cref="MBlock"/> (packed per thread into six-row micro-panels), and a <see cref="MicroRows"/> ×
+/// (one panel of two vectors) register-blocked micro-kernel does the work. The last rows of a block (fewer than <see cref="MicroRows"/>), which include the
 /// whole product at batch sizes below six, run on kernels that take several panels at once, so that they still
 /// keep eight or more independent accumulators in flight.
 /// </summary>
@@ -26,8 +26,12 @@ public static class Gemm
     /// <summary>Depth of one K block: one panel block (KBlock × 32 floats = 32 KiB at AVX-512) stays in L1.</summary>
     public const int KBlock = 256;
 
-    /// <summary>Rows of A per block (a multiple of <see cref="MicroRows"/>): an MBlock × KBlock block of A (144 KiB) stays in L2.</summary>
+    /// <summary>Rows of A per block (a multiple of <see cref="MicroRows"/>): the packed MBlock × KBlock block of A (144 KiB) stays in L2.</summary>
     public const int MBlock = 144;
+
+    /// <summary>Per-thread buffer for the packed A block (MBlock × KBlock floats, 144 KiB), allocated once per thread.</summary>
+    [ThreadStatic]
+    private static float[]? _packedA;
 
     /// <summary>Floating-point operations below which a product is not split between threads (the hand-off costs more).</summary>
     private const long MinFlopsPerWorker = 4_000_000;
@@ -132,6 +136,7 @@ public static class Gemm
         ref float panels = ref MemoryMarshal.GetArrayDataReference(b.Panels);
         Span<float> edgeTile = stackalloc float[MicroRows * 32];
         ref float edge = ref MemoryMarshal.GetReference(edgeTile);
+        ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
 
         for (int k0 = 0; k0 < k; k0 += KBlock)
         {
@@ -144,6 +149,7 @@ public static class Gemm
                 int group = TailPanels(tail);
                 ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
                 ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
+                PackA(ref aBlock, lda, full, kc, ref packed);
                 for (int p = panel0; p < panel1; p += group)
                 {
                     int pEnd = Math.Min(p + group, panel1);
@@ -154,19 +160,19 @@ public static class Gemm
                         int nc = Math.Min(nr, n - q * nr);
                         for (int i = 0; i < full; i += MicroRows)
                         {
-                            ref float ai = ref Unsafe.Add(ref aBlock, (nint)i * lda);
+                            ref float ai = ref Unsafe.Add(ref packed, i * kc);
                             ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
                             if (nc == nr)
                             {
                                 // The first tile of a panel also prefetches the next panel's block, one line per k.
                                 nint prefetch = i == 0 && q + 1 < panel1 ? panelStride : 0;
-                                Kernel6x1<TOps, TVec>(ref ai, lda, ref bq, kc, ref ci, ldc, load, prefetch);
+                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref ci, ldc, load, prefetch);
                             }
                             else
                             {
                                 // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
                                 EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
-                                Kernel6x1<TOps, TVec>(ref ai, lda, ref bq, kc, ref edge, nr, load, 0);
+                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref edge, nr, load, 0);
                                 EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
                             }
                         }
@@ -244,16 +250,34 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// Copies the full tiles of an A block (<paramref name="rows"/>, a multiple of <see cref="MicroRows"/>, by <paramref name="kc"/>)
+    /// into micro-panels: for each tile, k-major, the tile's six values of one k side by side. The micro-kernel then
+    /// broadcasts from one sequential stream instead of six strided rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(ref float a, int lda, int rows, int kc, ref float packed)
+    {
+        for (int i = 0; i < rows; i += MicroRows)
+        {
+            ref float tile = ref Unsafe.Add(ref packed, i * kc);
+            for (int r = 0; r < MicroRows; r++)
+            {
+                ref float row = ref Unsafe.Add(ref a, (nint)(i + r) * lda);
+                for (int k = 0; k < kc; k++) Unsafe.Add(ref tile, k * MicroRows + r) = Unsafe.Add(ref row, k);
+            }
+        }
+    }
+
     // 6 rows × 1 panel (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast = 15 registers
-    // (of 16 on AVX2, 32 on AVX-512). Two row pointers, so every A operand is base + {0,1,2}·lda: no address arithmetic.
+    // (of 16 on AVX2, 32 on AVX-512). A comes packed (six values per k, see PackA).
     // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
+    private static void Kernel6x1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
         int w = TOps.Width, nr = 2 * w;
-        nint s = lda;
         ref float c0 = ref c;
         ref float c1 = ref Unsafe.Add(ref c, ldc);
         ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
@@ -275,8 +299,7 @@ public static class Gemm
             x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = x50 = x51 = TOps.Zero;
         }
 
-        ref float a0 = ref a;
-        ref float a3 = ref Unsafe.Add(ref a, 3 * s);
+        ref float ak = ref a;
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
@@ -286,20 +309,19 @@ public static class Gemm
                 if (nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref bk, prefetch + Prefetch.LineFloats));
             }
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-            TVec av = TOps.Broadcast(a0);
+            TVec av = TOps.Broadcast(ak);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-            av = TOps.Broadcast(Unsafe.Add(ref a0, s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 1));
             x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-            av = TOps.Broadcast(Unsafe.Add(ref a0, 2 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 2));
             x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-            av = TOps.Broadcast(a3);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 3));
             x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-            av = TOps.Broadcast(Unsafe.Add(ref a3, s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 4));
             x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-            av = TOps.Broadcast(Unsafe.Add(ref a3, 2 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 5));
             x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-            a0 = ref Unsafe.Add(ref a0, 1);
-            a3 = ref Unsafe.Add(ref a3, 1);
+            ak = ref Unsafe.Add(ref ak, MicroRows);
             bk = ref Unsafe.Add(ref bk, nr);
         }
 

@@ -74,6 +74,27 @@ public class ElementwiseTests
     }
 
     [Test]
+    public void NonFiniteSearchMatchesReference()
+    {
+        for (int n = 0; n <= 256; n++)
+        {
+            var values = Uniform(n, n, -1e30f, 1e30f);
+            Assert.That(FloatSearch.IndexOfNonFinite(values), Is.EqualTo(-1), $"n={n}: all finite");
+            foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                for (int at = Math.Max(0, n - 9); at < n; at++)
+                {
+                    var copy = (float[])values.Clone();
+                    copy[at] = bad;
+                    if (at + 1 < n) copy[n - 1] = float.NaN; // a later one must not win
+                    Assert.That(FloatSearch.IndexOfNonFinite(copy), Is.EqualTo(FloatSearch.IndexOfNonFiniteReference(copy)).And.EqualTo(at), $"n={n} {bad} at {at}");
+                }
+            }
+        }
+        Assert.That(FloatSearch.IndexOfNonFinite([float.MaxValue, -float.MaxValue, float.Epsilon, -0f]), Is.EqualTo(-1));
+    }
+
+    [Test]
     public void HighwayRefusesMismatchedLengths()
     {
         Assert.Throws<ArgumentException>(() => Highway.Combine(new float[3], new float[5]));

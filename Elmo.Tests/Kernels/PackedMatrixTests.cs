@@ -58,6 +58,31 @@ public class PackedMatrixTests
     }
 
     [Test]
+    public void BlocksAndColumnRangesEqualRowByRow([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
+    {
+        // Two matrices side by side, written in uneven blocks of rows, as the weight loader does.
+        const int k = 23, left = 21, right = 30;
+        var a = Uniform(k * left, 1);
+        var b = Uniform(k * right, 2);
+        var blocks = Pack(new float[k * (left + right)], k, left + right, path);
+        foreach (var (start, count) in new[] { (0, 5), (5, 1), (6, 17) })
+        {
+            blocks.SetRows(start, a.AsSpan(start * left, count * left), left, 0);
+            blocks.SetRows(start, b.AsSpan(start * right, count * right), right, left);
+        }
+        var whole = new float[k * (left + right)];
+        for (int r = 0; r < k; r++)
+        {
+            a.AsSpan(r * left, left).CopyTo(whole.AsSpan(r * (left + right)));
+            b.AsSpan(r * right, right).CopyTo(whole.AsSpan(r * (left + right) + left));
+        }
+        AssertBitwiseEqual(blocks.Panels, Pack(whole, k, left + right, path).Panels, path.ToString());
+        Assert.Throws<ArgumentOutOfRangeException>(() => blocks.SetRows(20, a.AsSpan(0, 4 * left), left, 0), "rows past the end");
+        Assert.Throws<ArgumentOutOfRangeException>(() => blocks.SetRows(0, b.AsSpan(0, right), right, left + 1), "columns past the end");
+        Assert.Throws<ArgumentException>(() => blocks.SetRows(0, a.AsSpan(0, left + 1), left, 0), "partial row");
+    }
+
+    [Test]
     public void BadArgumentsAreRefused()
     {
         var packed = new PackedMatrix(3, 4);
