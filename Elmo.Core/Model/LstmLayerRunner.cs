@@ -5,32 +5,34 @@ using Elmo.Kernels.Recurrent;
 namespace Elmo.Core;
 
 /// <summary>
-/// Runs one LSTM layer of one direction over a batch of variable-length sequences stored compactly
-/// (row r's positions at <c>offsets[r] … offsets[r] + lengths[r] − 1</c>). The input projection of a
-/// block of time steps is one GEMM; each step then does only the recurrent GEMM, the fused gate
-/// kernel and the projection, over the rows that are still running.
+/// Runs one LSTM layer of one direction over a batch of variable-length sequences laid out as the output layers are
+/// (row r, time t at <c>r · rowStride + t · timeStride</c>): the input is read from the previous layer's slab and the
+/// output written straight into this layer's, with no compact copies. The input projection of a block of time steps
+/// is one GEMM; each step then does only the recurrent GEMM, the fused gate kernel and the projection, over the rows
+/// that are still running (a prefix of the rows sorted by length).
 /// </summary>
 internal static class LstmLayerRunner
 {
-    /// <summary>Upper bound on the floats of the per-block input projection scratch (16 MiB).</summary>
-    private const long PreactivationBudget = 4L << 20;
+    /// <summary>Upper bound on the floats of the per-block input projection scratch (8 MiB).</summary>
+    private const long PreactivationBudget = 2L << 20;
 
     /// <param name="w">The layer's weights.</param>
     /// <param name="o">Clips.</param>
     /// <param name="backward">Read each row from its last position to its first.</param>
-    /// <param name="input">Compact layer input, <c>positions × P</c>.</param>
-    /// <param name="offsets">First position of each row.</param>
+    /// <param name="input">Layer input: the vector of row r, time t (<c>input_dim</c> wide) starts at <c>r · rowStride + t · timeStride</c>.</param>
+    /// <param name="output">Layer output (P wide per position, before any skip connection), same layout as <paramref name="input"/>.</param>
+    /// <param name="rowStride">Floats between the first positions of consecutive rows.</param>
+    /// <param name="timeStride">Floats between consecutive time steps of a row.</param>
     /// <param name="lengths">Positions of each row.</param>
     /// <param name="order">Rows sorted by length, longest first.</param>
     /// <param name="hidden">Initial output state per row (<c>rows × P</c>), replaced by the final one.</param>
     /// <param name="cell">Initial memory cell per row (<c>rows × C</c>), replaced by the final one.</param>
-    /// <param name="output">Compact layer output (<c>positions × P</c>), before any skip connection.</param>
     /// <param name="ws">Scratch of this direction.</param>
     /// <param name="threads">Threads the GEMMs may use.</param>
     public static void Run(
         LstmLayerWeights w, LstmOptions o, bool backward,
-        ReadOnlySpan<float> input, ReadOnlySpan<int> offsets, ReadOnlySpan<int> lengths, ReadOnlySpan<int> order,
-        Span<float> hidden, Span<float> cell, Span<float> output, Workspace ws, int threads)
+        ReadOnlySpan<float> input, Span<float> output, int rowStride, int timeStride, ReadOnlySpan<int> lengths, ReadOnlySpan<int> order,
+        Span<float> hidden, Span<float> cell, Workspace ws, int threads)
     {
         int rows = order.Length;
         if (rows == 0) return;
@@ -75,9 +77,9 @@ internal static class LstmLayerRunner
                 for (int i = 0; i < active[t]; i++)
                 {
                     int r = order[i];
-                    int pos = backward ? offsets[r] + lengths[r] - 1 - t : offsets[r] + t;
+                    int pos = r * rowStride + (backward ? lengths[r] - 1 - t : t) * timeStride;
                     positions[m] = pos;
-                    input.Slice(pos * inDim, inDim).CopyTo(xs.Slice(m * inDim, inDim));
+                    input.Slice(pos, inDim).CopyTo(xs.Slice(m * inDim, inDim));
                     w.Bias.CopyTo(pre.Slice(m * g, g));
                     m++;
                 }
@@ -105,7 +107,7 @@ internal static class LstmLayerRunner
 
                 for (int i = 0; i < n; i++)
                 {
-                    hs.Slice(i * p, p).CopyTo(output.Slice(positions[row0 + i] * p, p));
+                    hs.Slice(i * p, p).CopyTo(output.Slice(positions[row0 + i], p));
                 }
                 row0 += n;
             }
