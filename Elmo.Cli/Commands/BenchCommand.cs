@@ -101,6 +101,7 @@ internal static class BenchCommand
             var process = Process.GetCurrentProcess();
             for (int r = 0; r < reps; r++)
             {
+                GC.Collect(); // untimed: every pass starts without the previous pass's outputs
                 timings.Reset();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
@@ -126,7 +127,7 @@ internal static class BenchCommand
             o.WriteLine(Invariant($"median of {reps}: {tokens / total:F0} tokens/s ({total:F2} s; min {tokens / passes.Max(p => p.Seconds):F0}, max {tokens / passes.Min(p => p.Seconds):F0} tokens/s), {total / lines.Count:F3} s/sentence, {total / batches.Length:F3} s/batch"));
             o.WriteLine(Invariant($"stages (median s, share of the pass): char CNN {Median(p => p.CharCnn):F2} ({Median(p => p.CharCnn) / total:P0}), highway+projection {Median(p => p.Highway):F2} ({Median(p => p.Highway) / total:P0}), LSTM {Median(p => p.Lstm):F2} ({Median(p => p.Lstm) / total:P0}), other {Median(p => p.Other):F2} ({Median(p => p.Other) / total:P0})"));
             process.Refresh();
-            o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB"));
+            o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (whole run; 'elmo embed' shows the figure for one pass)"));
             return ElmoCli.Success;
         });
         return command;

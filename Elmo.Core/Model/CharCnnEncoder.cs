@@ -12,7 +12,7 @@ namespace Elmo.Core;
 internal static class CharCnnEncoder
 {
     /// <summary>Tokens per convolution chunk: bounds the convolution scratch (tokens · positions · filters).</summary>
-    private const int ChunkTokens = 32;
+    private const int ChunkTokens = 16;
 
     /// <summary>Tokens per highway and projection chunk: bounds that scratch (tokens · 2 · filters) while keeping the GEMMs tall.</summary>
     private const int HighwayChunkTokens = 256;

@@ -13,8 +13,12 @@ namespace Elmo.Core;
 /// </summary>
 internal static class LstmLayerRunner
 {
-    /// <summary>Upper bound on the floats of the per-block input projection scratch (8 MiB).</summary>
-    private const long PreactivationBudget = 2L << 20;
+    /// <summary>
+    /// Rows (positions) of one input-projection block: consecutive time steps are taken until their running rows add up to
+    /// this, so the GEMM stays about as tall at the end of a batch, where few rows still run, as at its start, and W_x is
+    /// streamed from memory once per block. With 4C = 16384 the block's pre-activations take 4 MiB.
+    /// </summary>
+    private const int BlockRows = 64;
 
     /// <param name="w">The layer's weights.</param>
     /// <param name="o">Clips.</param>
@@ -57,18 +61,20 @@ internal static class LstmLayerRunner
             active[t] = n;
         }
 
-        int block = (int)Math.Clamp(PreactivationBudget / ((long)rows * g), 1, Math.Max(1, maxLen));
-        Span<float> pre = ws.Floats("lstm.pre", (long)block * rows * g);
-        Span<float> xs = ws.Floats("lstm.x", (long)block * rows * inDim);
+        int blockRows = Math.Max(BlockRows, rows);
+        Span<float> pre = ws.Floats("lstm.pre", (long)blockRows * g);
+        Span<float> xs = ws.Floats("lstm.x", (long)blockRows * inDim);
         Span<float> hpre = ws.Floats("lstm.hpre", (long)rows * c);
-        Span<int> positions = ws.Ints("lstm.pos", (long)block * rows);
+        Span<int> positions = ws.Ints("lstm.pos", blockRows);
         bool clipCell = o.CellClip is > 0;
         float cellClip = o.CellClip ?? 0f;
         float projClip = o.ProjectionClip ?? 0f;
 
-        for (int t0 = 0; t0 < maxLen; t0 += block)
+        for (int t0 = 0, t1; t0 < maxLen; t0 = t1)
         {
-            int t1 = Math.Min(maxLen, t0 + block);
+            // Steps t0…t1−1: at least one, then as many as fit in blockRows.
+            int sum = active[t0];
+            for (t1 = t0 + 1; t1 < maxLen && sum + active[t1] <= blockRows; t1++) sum += active[t1];
 
             // Gather the block's inputs time-major: (Σ active, inDim); pre = bias + x·W_x: (Σ active, 4C)
             int m = 0;
