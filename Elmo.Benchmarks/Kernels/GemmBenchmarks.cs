@@ -14,29 +14,27 @@ public class GemmBenchmarks : IFlopsBenchmark
     private float[] _c = [];
     private PackedMatrix _b = null!;
 
-    /// <summary>"name M K N": LSTM recurrent and input GEMMs at batch 64 and 1, LSTM projection, highway, projection, convolution.</summary>
-    [Params(
-        "lstm-x/h-batch64 64 512 16384",
-        "lstm-h-batch1 1 512 16384",
-        "lstm-proj-batch64 64 4096 512",
-        "lstm-proj-batch1 1 4096 512",
-        "lstm-x-block 256 512 16384",
-        "highway 256 2048 4096",
-        "cnn-proj 256 2048 512",
-        "conv-w7 794 112 1024")]
-    public string Shape { get; set; } = "lstm-x/h-batch64 64 512 16384";
+    /// <summary>M × K × N of each shape name (see docs/performance.md).</summary>
+    private static readonly Dictionary<string, (int M, int K, int N)> Shapes = new()
+    {
+        ["lstm-h-64"] = (64, 512, 16384),   // recurrent (and input) projection of an LSTM step at batch 64
+        ["lstm-h-1"] = (1, 512, 16384),     // the same at batch 1
+        ["lstm-p-64"] = (64, 4096, 512),    // LSTM cell -> projection at batch 64
+        ["lstm-p-1"] = (1, 4096, 512),      // the same at batch 1
+        ["lstm-x-256"] = (256, 512, 16384), // input projection of a block of time steps
+        ["highway"] = (256, 2048, 4096),    // one highway layer, a chunk of 256 tokens
+        ["cnn-proj"] = (256, 2048, 512),    // char CNN projection
+        ["conv-w7"] = (794, 112, 1024),     // widest convolution, 16 tokens of 50 characters
+    };
+
+    /// <summary>A name from <see cref="Shapes"/>.</summary>
+    [Params("lstm-h-64", "lstm-h-1", "lstm-p-64", "lstm-p-1", "lstm-x-256", "highway", "cnn-proj", "conv-w7")]
+    public string Shape { get; set; } = "lstm-h-64";
 
     [Params(1, 2)]
     public int Threads { get; set; } = 1;
 
-    private (int M, int K, int N) Dims
-    {
-        get
-        {
-            var parts = Shape.Split(' ');
-            return (int.Parse(parts[1]), int.Parse(parts[2]), int.Parse(parts[3]));
-        }
-    }
+    private (int M, int K, int N) Dims => Shapes[Shape];
 
     public double WorkPerOperation => 2.0 * Dims.M * Dims.K * Dims.N;
 
