@@ -63,6 +63,9 @@ public sealed class ElmoSession
         }
     }
 
+    /// <summary>True while a batch is running (tests use it to overlap calls on purpose).</summary>
+    internal bool IsRunning => Volatile.Read(ref _busy) != 0;
+
     /// <summary>How many groups of rows the last batch was run in (1 unless <see cref="MaxBatchBytes"/> split it).</summary>
     internal int LastGroupCount { get; private set; }
 
@@ -70,12 +73,25 @@ public sealed class ElmoSession
     public long ScratchBytes => _scratch.SizeInBytes;
 
     /// <summary>Forgets the carried-over states (stateful mode): the next batch starts from zero.</summary>
-    public void Reset() => _carried = null;
+    /// <exception cref="InvalidOperationException">The session is running a batch on another thread.</exception>
+    public void Reset()
+    {
+        Enter();
+        try
+        {
+            _carried = null;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     /// <summary>Runs the biLM on tokenised sentences.</summary>
     /// <param name="sentences">Sentences as lists of tokens; an empty list is an empty sentence.</param>
     /// <returns>All layers with boundaries; call <see cref="BiLmOutput.WithoutBoundaries"/> for AllenNLP's <c>Elmo</c> view.</returns>
     /// <exception cref="ElmoInputException">A sentence is null, or the batch is too large for one call (its output would not fit in one array).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running a batch on another thread (use one session per thread).</exception>
     public BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences)
     {
         ArgumentNullException.ThrowIfNull(sentences);
@@ -109,6 +125,7 @@ public sealed class ElmoSession
     /// <param name="characterIds">Ids from <see cref="CharacterMapper.BatchToIds"/> (or equivalent).</param>
     /// <returns>All layers with boundaries.</returns>
     /// <exception cref="ElmoInputException">The shape does not match the ids, the tensor has the wrong number of characters per token, an id out of range, a token after padding, or is too large for one call.</exception>
+    /// <exception cref="InvalidOperationException">The session is already running a batch on another thread (use one session per thread).</exception>
     public BiLmOutput Run(CharacterIds characterIds)
     {
         ArgumentNullException.ThrowIfNull(characterIds);
@@ -162,10 +179,7 @@ public sealed class ElmoSession
 
     private BiLmOutput Run(int[] ids, int[] lengths)
     {
-        if (Interlocked.Exchange(ref _busy, 1) != 0)
-        {
-            throw new InvalidOperationException("This ElmoSession is already running a batch on another thread; create one session per thread (the model itself is shared freely).");
-        }
+        Enter();
         try
         {
             int batch = lengths.Length;
@@ -192,9 +206,20 @@ public sealed class ElmoSession
         }
         finally
         {
-            Volatile.Write(ref _busy, 0);
+            Exit();
         }
     }
+
+    /// <summary>Claims the session for the calling thread, or refuses: a session is never used by two threads at once.</summary>
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+        {
+            throw new InvalidOperationException("This ElmoSession is already running a batch on another thread; create one session per thread (the model itself is shared freely).");
+        }
+    }
+
+    private void Exit() => Volatile.Write(ref _busy, 0);
 
     /// <summary>
     /// The working memory, in bytes, that one forward pass over rows of these lengths needs (an estimate, the
