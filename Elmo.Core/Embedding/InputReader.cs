@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Elmo.Core;
@@ -34,13 +36,23 @@ public static class InputReader
         var sentences = new List<InputSentence>();
         var blank = new List<long>();
         long lineNumber = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while (true)
         {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException e)
+            {
+                // A strict decoder works ahead of the line being read: the bad bytes are at or after this line.
+                throw new ElmoInputException($"Input '{source}' is not valid UTF-8 at or after line {lineNumber + 1}: {e.Message}", e) { FilePath = source, LineNumber = lineNumber + 1 };
+            }
+            if (line is null) break;
             lineNumber++;
             if (format == InputFormat.Text)
             {
-                var tokens = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                var tokens = SplitOnWhitespace(line);
                 if (tokens.Length == 0)
                 {
                     if (!skipBlank) blank.Add(lineNumber);
@@ -72,11 +84,109 @@ public static class InputReader
         return sentences;
     }
 
+    /// <summary>
+    /// Python's <c>str.split()</c>: runs of whitespace separate tokens. Python's whitespace is .NET's plus the
+    /// information separators U+001C…U+001F.
+    /// </summary>
+    /// <param name="line">A line of text.</param>
+    /// <returns>The tokens, none empty.</returns>
+    public static string[] SplitOnWhitespace(string line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var tokens = new List<string>();
+        int start = -1;
+        for (int i = 0; i <= line.Length; i++)
+        {
+            bool space = i == line.Length || char.IsWhiteSpace(line[i]) || line[i] is >= '\u001C' and <= '\u001F';
+            if (space && start >= 0)
+            {
+                tokens.Add(line[start..i]);
+                start = -1;
+            }
+            else if (!space && start < 0)
+            {
+                start = i;
+            }
+        }
+        return tokens.ToArray();
+    }
+
+    /// <summary>
+    /// A JSON string's value. Python's <c>json.loads</c> accepts escaped lone surrogates (<c>"\ud800"</c>) and
+    /// keeps them; System.Text.Json refuses them, so such a string is unescaped here, keeping them too (the
+    /// character mapper then drops them, as AllenNLP does).
+    /// </summary>
+    private static string StringOf(JsonElement e)
+    {
+        try
+        {
+            return e.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            string raw = e.GetRawText();
+            var sb = new StringBuilder(raw.Length);
+            for (int i = 1; i < raw.Length - 1; i++)
+            {
+                char c = raw[i];
+                if (c != '\\')
+                {
+                    sb.Append(c);
+                    continue;
+                }
+                c = raw[++i];
+                switch (c)
+                {
+                    case 'b': sb.Append('\b'); break;
+                    case 'f': sb.Append('\f'); break;
+                    case 'n': sb.Append('\n'); break;
+                    case 'r': sb.Append('\r'); break;
+                    case 't': sb.Append('\t'); break;
+                    case 'u':
+                        sb.Append((char)int.Parse(raw.AsSpan(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+                        i += 4;
+                        break;
+                    default: sb.Append(c); break; // \" \\ \/
+                }
+            }
+            return sb.ToString();
+        }
+    }
+
+    /// <summary>
+    /// Writes each lone surrogate of <paramref name="line"/> as a <c>\uXXXX</c> escape: System.Text.Json cannot
+    /// read raw ones, and inside a string the escape means the same as the character (outside, both are invalid).
+    /// </summary>
+    private static string EscapeLoneSurrogates(string line)
+    {
+        StringBuilder? sb = null;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            bool pair = char.IsHighSurrogate(c) && i + 1 < line.Length && char.IsLowSurrogate(line[i + 1]);
+            if (pair)
+            {
+                sb?.Append(c).Append(line[i + 1]);
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                sb ??= new StringBuilder(line, 0, i, line.Length + 16);
+                sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                sb?.Append(c);
+            }
+        }
+        return sb?.ToString() ?? line;
+    }
+
     private static string[] ParseJsonTokens(string line, string source, long lineNumber)
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
+            using var doc = JsonDocument.Parse(EscapeLoneSurrogates(line));
             if (doc.RootElement.ValueKind != JsonValueKind.Array)
             {
                 throw Bad($"expected a JSON array of token strings, found a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
@@ -86,7 +196,7 @@ public static class InputReader
             foreach (var e in doc.RootElement.EnumerateArray())
             {
                 if (e.ValueKind != JsonValueKind.String) throw Bad($"token {i} is a JSON {e.ValueKind.ToString().ToLowerInvariant()}, expected a string");
-                tokens[i++] = e.GetString()!;
+                tokens[i++] = StringOf(e);
             }
             return tokens;
         }

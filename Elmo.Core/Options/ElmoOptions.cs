@@ -100,6 +100,11 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
         {
             throw new ElmoOptionsException($"Options file '{source}' is not valid JSON (line {e.LineNumber + 1}): {e.Message}", e) { FilePath = source };
         }
+        catch (ArgumentException e)
+        {
+            // The text holds a lone surrogate, which no JSON file can (it cannot be encoded as UTF-8).
+            throw new ElmoOptionsException($"Options file '{source}' is not valid JSON: it holds invalid UTF-16 text (a lone surrogate).", e) { FilePath = source };
+        }
 
         using (doc)
         {
