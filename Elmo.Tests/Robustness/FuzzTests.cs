@@ -16,10 +16,15 @@ namespace Elmo.Tests.Robustness;
 [TestFixture]
 public class FuzzTests
 {
-    private const int Seed = 0x5EED;
-    private const int WeightCases = 400;
-    private const int OptionsCases = 2000;
-    private const int InputCases = 1000;
+    /// <summary>The seed; <c>ELMO_FUZZ_SEED</c> overrides it for a longer campaign on another part of the space.</summary>
+    private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("ELMO_FUZZ_SEED"), out int s) ? s : 0x5EED;
+
+    /// <summary>Multiplies the case counts (<c>ELMO_FUZZ_SCALE</c>, default 1: a few thousand cases in CI time).</summary>
+    private static readonly int Scale = int.TryParse(Environment.GetEnvironmentVariable("ELMO_FUZZ_SCALE"), out int k) && k > 0 ? k : 1;
+
+    private static readonly int WeightCases = 400 * Scale;
+    private static readonly int OptionsCases = 2000 * Scale;
+    private static readonly int InputCases = 1000 * Scale;
     private static readonly TimeSpan CaseLimit = TimeSpan.FromSeconds(20);
 
     /// <summary>Outcome counts of a fuzz run, and the cases that broke the contract.</summary>
@@ -70,7 +75,7 @@ public class FuzzTests
 
         public void AssertClean(string what, int cases)
         {
-            TestContext.Out.WriteLine($"{what}: {cases} cases, {Succeeded} succeeded, {Refused} refused ({string.Join(", ", RefusedBy.Select(kv => $"{kv.Key} {kv.Value}"))})");
+            TestContext.Out.WriteLine($"{what} (seed {Seed}): {cases} cases, {Succeeded} succeeded, {Refused} refused ({string.Join(", ", RefusedBy.Select(kv => $"{kv.Key} {kv.Value}"))})");
             Assert.That(Failures, Is.Empty, what);
         }
     }
