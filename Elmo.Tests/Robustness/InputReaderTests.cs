@@ -16,7 +16,7 @@ public class InputReaderTests
         // Python's str.split() also splits on U+001C…U+001F, U+0085, U+00A0, U+2000…U+200A, U+2028, U+3000; not on U+200B or U+FEFF.
         var s = Read("a\u001Cb\u001Fc\u0085d\u00A0e\u2003f\u2028g\u3000h \u200Bi\uFEFFj\tk\vl\fm\n", InputFormat.Text);
         Assert.That(s.Single().Tokens, Is.EqualTo(new[] { "a", "b", "c", "d", "e", "f", "g", "h", "\u200Bi\uFEFFj", "k", "l", "m" }));
-        Assert.That(InputReader.SplitOnWhitespace("  \u001C "), Is.Empty);
+        Assert.That(InputReader.SplitPython("  \u001C "), Is.Empty);
     }
 
     [Test]
