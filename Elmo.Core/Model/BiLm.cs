@@ -15,8 +15,9 @@ internal static class BiLm
     /// <param name="state">Initial state per row in, final state per row out.</param>
     /// <param name="scratch">The caller's scratch.</param>
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
+    /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null)
     {
         var o = weights.Options;
         int chars = o.CharCnn.MaxCharactersPerToken, p = o.Lstm.ProjectionDim, d = 2 * p;
@@ -51,7 +52,8 @@ internal static class BiLm
         // (unique, max_chars) ids -> (unique, P) token representations -> (positions, P)
         int nu = unique.Count;
         var embedded = ws.Floats("bilm.embedded", (long)nu * p);
-        CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
+        if (cache is null) CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
+        else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
         var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
         var x0 = scratch.Forward.Floats("bilm.input", (long)total * p);
         for (int i = 0; i < total; i++) embedded.Slice(tokenOf[i] * p, p).CopyTo(x0.Slice(i * p, p));

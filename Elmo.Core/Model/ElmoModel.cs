@@ -22,7 +22,16 @@ public sealed class ElmoModel
         ArgumentNullException.ThrowIfNull(weights);
         Weights = weights;
         Mapper = new CharacterMapper(weights.Options.CharCnn.MaxCharactersPerToken);
+        _builtInWarmState = new Lazy<LstmState>(() => WarmStart.ComputeBuiltIn(this), LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    private readonly Lazy<LstmState> _builtInWarmState;
+
+    /// <summary>
+    /// The warm state after <see cref="WarmStart.BuiltInText"/>, computed once on first use (thread-safe) and
+    /// shared; <see cref="CreateSession"/> uses it for <see cref="StateMode.Warm"/> when no state is given.
+    /// </summary>
+    public LstmState BuiltInWarmState => _builtInWarmState.Value;
 
     /// <summary>The architecture.</summary>
     public ElmoOptions Options => Weights.Options;
@@ -47,13 +56,15 @@ public sealed class ElmoModel
 
     /// <summary>Creates a run state for one caller.</summary>
     /// <param name="mode">How states carry over between batches.</param>
-    /// <param name="warmState">The one-row state every sentence starts from (required for <see cref="StateMode.Warm"/>).</param>
+    /// <param name="warmState">The one-row state every sentence starts from in <see cref="StateMode.Warm"/> mode
+    /// (from <see cref="WarmStart.Compute"/> or <see cref="WarmStart.Load"/>); null there means <see cref="BuiltInWarmState"/>.</param>
     /// <param name="threads">Maximum threads one call may use (default: all processors).</param>
     /// <returns>A new session.</returns>
     public ElmoSession CreateSession(StateMode mode = StateMode.Stateless, LstmState? warmState = null, int? threads = null)
     {
         int t = threads ?? Environment.ProcessorCount;
         ArgumentOutOfRangeException.ThrowIfLessThan(t, 1, nameof(threads));
+        if (mode == StateMode.Warm) warmState ??= BuiltInWarmState;
         return new ElmoSession(this, mode, warmState, t);
     }
 

@@ -72,6 +72,9 @@ public sealed class ElmoSession
     /// <summary>Bytes of scratch this session holds.</summary>
     public long ScratchBytes => _scratch.SizeInBytes;
 
+    /// <summary>Token vectors that replace the char CNN for the tokens they hold (set by <see cref="ElmoModule"/>; results are unchanged).</summary>
+    internal TokenVectorCache? TokenCache { get; set; }
+
     /// <summary>Forgets the carried-over states (stateful mode): the next batch starts from zero.</summary>
     /// <exception cref="InvalidOperationException">The session is running a batch on another thread.</exception>
     public void Reset()
@@ -262,7 +265,7 @@ public sealed class ElmoSession
         if (_maxBatchBytes is not { } cap || Estimate(batch, longest, total) <= cap)
         {
             LastGroupCount = 1;
-            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads);
+            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache);
         }
 
         // Groups of rows, longest first (stable): each group's padding is set by its first row.
@@ -297,7 +300,7 @@ public sealed class ElmoSession
                 at += lengths[b];
                 groupState.CopyRow(i, state, b);
             }
-            var part = BiLm.Forward(Model.Weights, groupIds, groupLengths, groupState, _scratch, Threads);
+            var part = BiLm.Forward(Model.Weights, groupIds, groupLengths, groupState, _scratch, Threads, TokenCache);
             for (int i = 0; i < rows; i++)
             {
                 int b = order[start + i];
