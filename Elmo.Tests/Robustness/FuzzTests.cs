@@ -25,6 +25,7 @@ public class FuzzTests
     private static readonly int WeightCases = 400 * Scale;
     private static readonly int OptionsCases = 2000 * Scale;
     private static readonly int InputCases = 1000 * Scale;
+    private static readonly int WarmStateCases = 200 * Scale;
     private static readonly TimeSpan CaseLimit = TimeSpan.FromSeconds(20);
 
     /// <summary>Outcome counts of a fuzz run, and the cases that broke the contract.</summary>
@@ -144,6 +145,43 @@ public class FuzzTests
         TestContext.Out.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
         outcomes.AssertClean("weight files", WeightCases);
         Assert.That(outcomes.Refused, Is.GreaterThan(WeightCases / 3), "most mutations must be caught");
+    }
+
+    /// <summary>Truncated and bit-flipped copies of a saved warm state (<c>--warm-state FILE</c>): loaded, or refused with an input error.</summary>
+    [Test]
+    public void MutatedWarmStateFiles()
+    {
+        var model = Reference.TinyModel;
+        var warmUp = model.CreateSession(StateMode.Stateful, threads: 1);
+        warmUp.Run([["A", "warm", "up", "."]]);
+        using var dir = new TempDir();
+        string saved = dir.File("warm.hdf5");
+        WarmStart.Save(warmUp.CarriedState!, saved);
+        byte[] original = File.ReadAllBytes(saved);
+        var rng = new Random(Seed + 3);
+        var outcomes = new Outcomes();
+        for (int c = 0; c < WarmStateCases; c++)
+        {
+            byte[] bytes = (byte[])original.Clone();
+            int length = bytes.Length;
+            if (rng.Next(3) == 0)
+            {
+                length = rng.Next(bytes.Length);
+            }
+            else
+            {
+                for (int i = 0; i < 1 + rng.Next(6); i++) bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8));
+            }
+            string path = dir.File($"m{c % 4}.hdf5");
+            File.WriteAllBytes(path, bytes.AsSpan(0, length).ToArray());
+            outcomes.Run($"warm-state case {c}", () =>
+            {
+                var state = WarmStart.Load(path, model.Options.Lstm);
+                model.CreateSession(StateMode.Warm, state, threads: 1).Run([["x"]]);
+            });
+        }
+        outcomes.AssertClean("warm-state files", WarmStateCases);
+        Assert.That(outcomes.Refused, Is.GreaterThan(WarmStateCases / 5));
     }
 
     /// <summary>Offsets of HDF5 v1 structures (B-tree nodes, local heaps, symbol table nodes) in the file.</summary>
