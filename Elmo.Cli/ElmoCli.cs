@@ -25,14 +25,24 @@ public static class ElmoCli
     /// <param name="stderr">Standard error.</param>
     /// <param name="stdin">Standard input (for <c>-</c> as INPUT).</param>
     /// <returns>0 on success, 1 on bad input, 2 on usage errors.</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
+        Run(args, new CliConsole(stdout, stderr, stdin));
+
+    /// <summary>Runs the command line with a console that also says whether stderr is a terminal and carries Ctrl-C.</summary>
+    internal static int Run(string[] args, CliConsole console)
     {
-        var console = new CliConsole(stdout, stderr, stdin);
-        var root = new RootCommand("elmo: a pure-managed ELMo engine. Embed text with ELMo biLM layers, check outputs against references, inspect models.")
+        var stdout = console.Out;
+        var stderr = console.Error;
+        var root = new RootCommand("elmo: a pure-managed ELMo engine. Embed text with ELMo biLM layers, check outputs against references, inspect models.\n\nRun 'elmo COMMAND --help' for a command's flags and examples.")
         {
             Verbose,
         };
         root.Subcommands.Add(EmbedCommand.Create(console));
+        root.Subcommands.Add(WarmStateCommand.Create(console));
+        root.Subcommands.Add(DumpTokenEmbeddingsCommand.Create(console));
+        root.Subcommands.Add(CompareCommand.Create(console));
+        root.Subcommands.Add(InfoCommand.Create(console));
+        root.Subcommands.Add(MakeModelCommand.Create(console));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -45,7 +55,13 @@ public static class ElmoCli
         bool verbose = parsed.GetValue(Verbose);
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+            int code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+            if (parsed.Action is System.CommandLine.Help.HelpAction && parsed.CommandResult.Command is ElmoCommand command)
+            {
+                stdout.WriteLine(command.Examples.TrimEnd());
+                stdout.WriteLine();
+            }
+            return code;
         }
         catch (UsageException e)
         {
@@ -78,9 +94,3 @@ public static class ElmoCli
         }
     }
 }
-
-/// <summary>The streams a command writes to and reads from (the process's, or a test's).</summary>
-internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader In);
-
-/// <summary>A usage error found after parsing (conflicting flags, a missing model): exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);

@@ -1,42 +1,154 @@
 using System.CommandLine;
+using System.Globalization;
+using Elmo.Cli.Progress;
 using Elmo.Core;
 
 namespace Elmo.Cli;
 
-/// <summary>The model flags shared by the commands: <c>--model NAME</c> or <c>--options FILE --weights FILE</c>.</summary>
+/// <summary>Where a model's files are, once resolved (downloaded when they were URLs).</summary>
+/// <param name="Description">How the model was named (for messages).</param>
+/// <param name="OptionsPath">The options JSON on disk; null for the demo model.</param>
+/// <param name="WeightsPath">The weights HDF5 on disk; null for the demo model, or when none was given.</param>
+/// <param name="IsDemo">The built-in random-weight demo model.</param>
+internal sealed record ResolvedModel(string Description, string? OptionsPath, string? WeightsPath, bool IsDemo);
+
+/// <summary>
+/// The model flags shared by the commands: <c>--model NAME</c> (demo or a published AllenNLP model) or
+/// <c>--options FILE|URL --weights FILE|URL</c> (AllenNLP's <c>--options-file</c> / <c>--weight-file</c> also work),
+/// with <c>--cache-dir</c> for downloads.
+/// </summary>
 internal sealed class ModelSource
 {
-    public Option<string?> Model { get; } = new("--model") { Description = "Built-in model: 'demo' (random weights, no download)." };
+    /// <summary>The seed of the demo model's random weights.</summary>
+    public const ulong DemoSeed = 1;
 
-    public Option<string?> Options { get; } = new("--options") { Description = "Options JSON (AllenNLP / bilm-tf)." };
+    public Option<string?> Model { get; } = new("--model")
+    {
+        Description = "A model by name: 'demo' (built in, RANDOM weights, no download), or a published AllenNLP model, downloaded once into the cache: "
+            + string.Join(", ", PublishedModels.All.Select(m => m.Name)) + ".",
+        HelpName = "NAME",
+    };
 
-    public Option<string?> Weights { get; } = new("--weights") { Description = "Weights HDF5 (bilm-tf layout)." };
+    public Option<string?> Options { get; } = new("--options", "--options-file")
+    {
+        Description = "Options JSON (AllenNLP / bilm-tf): a file or an http(s) URL (append #sha256=HEX to verify a download).",
+        HelpName = "FILE|URL",
+    };
+
+    public Option<string?> Weights { get; } = new("--weights", "--weight-file")
+    {
+        Description = "Weights HDF5 (bilm-tf layout): a file or an http(s) URL (append #sha256=HEX to verify a download).",
+        HelpName = "FILE|URL",
+    };
+
+    public Option<string?> CacheDir { get; } = new("--cache-dir")
+    {
+        Description = $"Download cache (default: ${ModelCache.EnvironmentVariable}, else ~/.cache/elmo).",
+        HelpName = "DIR",
+    };
 
     public void AddTo(Command command)
     {
         command.Options.Add(Model);
         command.Options.Add(Options);
         command.Options.Add(Weights);
+        command.Options.Add(CacheDir);
     }
 
-    /// <summary>Loads the model the flags name; writes a note to stderr for the demo model.</summary>
-    public ElmoModel Load(ParseResult parsed, CliConsole console)
+    /// <summary>Finds (downloading when needed) the files the flags name.</summary>
+    /// <param name="parsed">The parse result.</param>
+    /// <param name="console">For download progress and notes.</param>
+    /// <param name="quiet">No download progress.</param>
+    /// <param name="requireWeights">False lets <c>--options</c> stand alone (for <c>elmo info</c>).</param>
+    /// <returns>The files.</returns>
+    public ResolvedModel Resolve(ParseResult parsed, CliConsole console, bool quiet, bool requireWeights = true)
     {
         string? name = parsed.GetValue(Model), options = parsed.GetValue(Options), weights = parsed.GetValue(Weights);
+        var progress = new ProgressReporter(console, quiet);
         if (name is not null)
         {
             if (options is not null || weights is not null) throw new UsageException("--model cannot be combined with --options/--weights.");
-            if (!name.Equals("demo", StringComparison.OrdinalIgnoreCase))
+            if (name.Equals("demo", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"Unknown model '{name}'. Built in: demo.");
+                return new ResolvedModel($"demo (built-in, random weights, seed {DemoSeed})", null, null, IsDemo: true);
             }
-            console.Error.WriteLine("elmo: using the built-in demo model: RANDOM weights (seed 1), for trying the tool only; its vectors mean nothing.");
-            return new ElmoModel(RandomWeights.Create(ModelPresets.Demo, 1));
+            if (!PublishedModels.TryGet(name, out var published))
+            {
+                throw new UsageException($"Unknown model '{name}'. Known: demo, {string.Join(", ", PublishedModels.All.Select(m => m.Name))}; or give --options and --weights.");
+            }
+            var cache = Cache(parsed);
+            string o = Fetch(cache, published.OptionsUrl, null, progress, console);
+            string w = Fetch(cache, published.WeightsUrl, null, progress, console);
+            return new ResolvedModel($"{published.Name} ({published.Description})", o, w, IsDemo: false);
         }
-        if (options is null || weights is null)
+        if (options is null || (requireWeights && weights is null))
         {
-            throw new UsageException("A model is needed: --options FILE --weights FILE, or --model demo.");
+            throw new UsageException(requireWeights
+                ? "A model is needed: --options FILE --weights FILE, or --model NAME (demo, " + string.Join(", ", PublishedModels.All.Select(m => m.Name)) + ")."
+                : "A model is needed: --options FILE [--weights FILE], or --model NAME.");
         }
-        return ElmoModel.Load(options, weights);
+        string optionsPath = Local(parsed, options, "--options", progress, console);
+        string? weightsPath = weights is null ? null : Local(parsed, weights, "--weights", progress, console);
+        return new ResolvedModel(weightsPath is null ? optionsPath : $"{optionsPath} + {weightsPath}", optionsPath, weightsPath, IsDemo: false);
+    }
+
+    /// <summary>Loads the model the flags name, showing download progress; writes a note to stderr for the demo model.</summary>
+    public ElmoModel Load(ParseResult parsed, CliConsole console) => Load(parsed, console, quiet: false);
+
+    /// <summary>Loads the model the flags name; writes a note to stderr for the demo model.</summary>
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet) => Load(parsed, console, quiet, out _);
+
+    /// <summary>Loads the model the flags name, telling where its weight file is (null for the demo model).</summary>
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet, out string? weightsPath)
+    {
+        var resolved = Resolve(parsed, console, quiet);
+        weightsPath = resolved.WeightsPath;
+        if (resolved.IsDemo)
+        {
+            console.Error.WriteLine($"elmo: using the built-in demo model: RANDOM weights (seed {DemoSeed}), for trying the tool only; its vectors mean nothing.");
+            return new ElmoModel(RandomWeights.Create(ModelPresets.Demo, DemoSeed));
+        }
+        return ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!);
+    }
+
+    private ModelCache Cache(ParseResult parsed) => new(parsed.GetValue(CacheDir));
+
+    private string Local(ParseResult parsed, string value, string flag, ProgressReporter progress, CliConsole console)
+    {
+        if (!ModelCache.IsUrl(value)) return value;
+        (Uri url, string? sha) parsedUrl;
+        try
+        {
+            parsedUrl = ModelCache.ParseUrl(value);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{flag}: {e.Message}");
+        }
+        return Fetch(Cache(parsed), parsedUrl.url, parsedUrl.sha, progress, console);
+    }
+
+    private static string Fetch(ModelCache cache, Uri url, string? sha256, ProgressReporter progress, CliConsole console)
+    {
+        // A cached file (without a pinned hash to check) is returned at once; its hash is recorded the first time it is seen.
+        if (cache.TryGetCached(url) is not null && sha256 is null) return cache.Fetch(url, null, null, console.Cancellation);
+        string file = url.Segments.Length > 0 ? Uri.UnescapeDataString(url.Segments[^1]) : url.ToString();
+        progress.Note($"downloading {url} into {cache.Directory}");
+        string path = cache.Fetch(url, sha256, p => progress.Update(
+            p.TotalBytes is long t && t > 0 ? (double)p.Bytes / t : null,
+            () => Describe(file, p),
+            force: p.TotalBytes == p.Bytes), console.Cancellation);
+        progress.Finish();
+        return path;
+    }
+
+    private static string Describe(string file, DownloadProgress p)
+    {
+        double seconds = p.Elapsed.TotalSeconds;
+        double rate = seconds > 0 ? (p.Bytes - p.ResumedFrom) / seconds : 0;
+        string total = p.TotalBytes is long t ? "/" + ProgressReporter.Bytes(t) : "";
+        string eta = p.TotalBytes is long size && rate > 0 ? ", ETA " + ProgressReporter.Duration((size - p.Bytes) / rate) : "";
+        string resumed = p.ResumedFrom > 0 ? string.Create(CultureInfo.InvariantCulture, $" (resumed at {ProgressReporter.Bytes(p.ResumedFrom)})") : "";
+        return $"{file}: {ProgressReporter.Bytes(p.Bytes)}{total}{resumed}, {ProgressReporter.Bytes(rate)}/s{eta}";
     }
 }

@@ -1,35 +1,58 @@
 using System.CommandLine;
 using System.Globalization;
+using Elmo.Cli.Progress;
 using Elmo.Core;
 
 namespace Elmo.Cli.Commands;
 
-/// <summary><c>elmo embed INPUT OUTPUT</c>: bulk embedding into HDF5, as AllenNLP's <c>elmo</c> command.</summary>
+/// <summary><c>elmo embed INPUT OUTPUT</c>: bulk embedding into HDF5, a drop-in for AllenNLP's <c>elmo</c> command.</summary>
 internal static class EmbedCommand
 {
+    private const string Examples = """
+        Examples:
+          elmo embed sentences.txt out.hdf5 --model demo --all
+          elmo embed corpus.txt out.hdf5 --model original --top --batch-size 32
+          elmo embed in.jsonl out.hdf5 --options options.json --weights weights.hdf5 --average --stateful
+          elmo embed in.txt out.hdf5 --model small --mix 0,1,1 --gamma 0.5 --layer-norm
+          cat in.txt | elmo embed - out.hdf5 --model small --all --warm-state warm.hdf5
+
+        The output has one float32 dataset per input line, keyed "0".."n-1" (or by sentence with
+        --use-sentence-keys), plus "sentence_to_index": the JSON map sentence -> key, as AllenNLP wrote it.
+        Every sentence starts from the warm state (--warm) unless --stateless or --stateful is given.
+        """;
+
     public static Command Create(CliConsole console)
     {
-        var input = new Argument<string>("INPUT") { Description = "Sentences: .txt (whitespace-tokenised, one per line) or .jsonl (a JSON array of tokens per line); '-' for standard input (text)." };
-        var output = new Argument<string>("OUTPUT") { Description = "HDF5 file to write." };
+        var input = new Argument<string>("INPUT") { Description = "Sentences: .txt (one per line, tokens separated by white space) or .jsonl (a JSON array of tokens per line); '-' for standard input." };
+        var output = new Argument<string>("OUTPUT") { Description = "HDF5 file to write (replaced only when the run succeeds)." };
         var all = new Option<bool>("--all") { Description = "Write all layers: (layers, tokens, dim)." };
         var top = new Option<bool>("--top") { Description = "Write the top layer: (tokens, dim)." };
         var average = new Option<bool>("--average") { Description = "Write the mean of the layers: (tokens, dim)." };
-        var mix = new Option<string?>("--mix") { Description = "Write a scalar mix with these pre-softmax weights W0,...,WL: (tokens, dim)." };
-        var gamma = new Option<float>("--gamma") { Description = "Scale of the --mix.", DefaultValueFactory = _ => 1f };
-        var layerNorm = new Option<bool>("--layer-norm") { Description = "Layer-normalise each layer in the --mix (AllenNLP's do_layer_norm)." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Sentences per batch.", DefaultValueFactory = _ => 64 };
-        var stateless = new Option<bool>("--stateless") { Description = "Every batch starts from zero LSTM state (default)." };
-        var stateful = new Option<bool>("--stateful") { Description = "Carry LSTM states from batch to batch per row, as AllenNLP and bilm-tf do." };
-        var threads = new Option<int?>("--threads") { Description = "Threads to use (default: all cores)." };
-        var skipBlank = new Option<bool>("--skip-blank") { Description = "Skip blank lines instead of failing." };
-        var sentenceKeys = new Option<bool>("--use-sentence-keys") { Description = "Key datasets by sentence text instead of line index." };
+        var mix = new Option<string?>("--mix") { Description = "Write a scalar mix with these pre-softmax layer weights: (tokens, dim).", HelpName = "W0,...,WL" };
+        var gamma = new Option<float>("--gamma") { Description = "Scale of the --mix.", DefaultValueFactory = _ => 1f, HelpName = "G" };
+        var layerNorm = new Option<bool>("--layer-norm") { Description = "Layer-normalise each layer in the --mix over its batch (AllenNLP's do_layer_norm)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Sentences per batch.", DefaultValueFactory = _ => 64, HelpName = "N" };
+        var stateless = new Option<bool>("--stateless") { Description = "Every batch starts from zero LSTM state." };
+        var stateful = new Option<bool>("--stateful") { Description = "Carry LSTM states from batch to batch per row, as AllenNLP's ElmoEmbedder and bilm-tf do (input order kept)." };
+        var warm = new Option<bool>("--warm") { Description = "Every sentence starts from the state after the built-in warm-up text (the default)." };
+        var warmUp = new Option<string?>("--warm-up") { Description = "Warm mode, with the state after this text (one sentence per line, .txt or .jsonl).", HelpName = "FILE" };
+        var warmState = new Option<string?>("--warm-state") { Description = "Warm mode, with a state saved by 'elmo warm-state'.", HelpName = "FILE" };
+        var threads = new Option<int?>("--threads") { Description = "Threads to use (default: all cores).", HelpName = "N" };
+        var skipBlank = new Option<bool>("--skip-blank") { Description = "Skip blank lines instead of failing (keys then count the kept sentences)." };
+        var inputFormat = new Option<string?>("--input-format") { Description = "Input format: text or jsonl (default: by extension; text for '-').", HelpName = "text|jsonl" };
+        inputFormat.AcceptOnlyFromAmong("text", "jsonl");
+        var sentenceKeys = new Option<bool>("--use-sentence-keys") { Description = "Key datasets by sentence text instead of line index (sentences must be unique; no sentence_to_index is written)." };
         var forget = new Option<bool>("--forget-sentences") { Description = "Do not write the sentence_to_index map." };
-        var quiet = new Option<bool>("--quiet") { Description = "No progress output." };
+        var quiet = new Option<bool>("--quiet") { Description = "No progress and no summary on stderr." };
+        var fileFriendly = new Option<bool>("--file-friendly-logging") { Description = "Plain progress lines even on a terminal (AllenNLP's flag)." };
+        var cuda = new Option<int>("--cuda-device") { Description = "Accepted for AllenNLP compatibility; elmo always runs on the CPU.", HelpName = "ID", DefaultValueFactory = _ => -1 };
+        var vocabPath = new Option<string?>("--vocab-path") { Description = "Accepted for AllenNLP compatibility and ignored (as AllenNLP's command did).", HelpName = "PATH" };
         var model = new ModelSource();
 
-        var command = new Command("embed", "Embed sentences with the biLM and write one dataset per sentence (AllenNLP's 'elmo' command).\n\nExamples:\n  elmo embed sentences.txt out.hdf5 --model demo --all\n  elmo embed in.jsonl out.hdf5 --options options.json --weights weights.hdf5 --top --batch-size 32")
+        var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
-            input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, threads, skipBlank, sentenceKeys, forget, quiet,
+            input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads,
+            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath,
         };
         model.AddTo(command);
 
@@ -37,64 +60,172 @@ internal static class EmbedCommand
         {
             int layouts = (parsed.GetValue(all) ? 1 : 0) + (parsed.GetValue(top) ? 1 : 0) + (parsed.GetValue(average) ? 1 : 0) + (parsed.GetValue(mix) is null ? 0 : 1);
             if (layouts != 1) throw new UsageException("Choose exactly one of --all, --top, --average, --mix W0,...,WL.");
-            if (parsed.GetValue(stateless) && parsed.GetValue(stateful)) throw new UsageException("--stateless and --stateful exclude each other.");
+            if (parsed.GetValue(mix) is null && (parsed.GetResult(gamma) is { Implicit: false } || parsed.GetValue(layerNorm)))
+            {
+                throw new UsageException("--gamma and --layer-norm go with --mix.");
+            }
+            var modes = new[] { (parsed.GetValue(stateless), "--stateless"), (parsed.GetValue(stateful), "--stateful"), (parsed.GetValue(warm), "--warm"), (parsed.GetValue(warmUp) is not null, "--warm-up"), (parsed.GetValue(warmState) is not null, "--warm-state") }
+                .Where(m => m.Item1).Select(m => m.Item2).ToList();
+            if (modes.Count > 1) throw new UsageException($"{string.Join(" and ", modes)} exclude each other: choose one of --stateless, --stateful, --warm, --warm-up FILE, --warm-state FILE.");
             int batch = parsed.GetValue(batchSize);
             if (batch < 1) throw new UsageException($"--batch-size must be at least 1, got {batch}.");
             int? threadCount = parsed.GetValue(threads);
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            if (parsed.GetValue(sentenceKeys) && parsed.GetValue(forget))
+            {
+                throw new UsageException("--use-sentence-keys writes no sentence_to_index anyway; leave out --forget-sentences.");
+            }
+            float[]? mixWeights = parsed.GetValue(mix) is string m ? ParseWeights(m) : null;
+
+            bool isQuiet = parsed.GetValue(quiet);
+            var progress = new ProgressReporter(console, isQuiet, plain: parsed.GetValue(fileFriendly));
+            if (parsed.GetValue(cuda) >= 0) progress.Note($"--cuda-device {parsed.GetValue(cuda)}: there is no GPU support; running on the CPU.");
+            if (parsed.GetValue(vocabPath) is not null) progress.Note("--vocab-path is ignored (AllenNLP's command ignored it too); see 'elmo dump-token-embeddings' for a vocabulary's token vectors.");
 
             string inputPath = parsed.GetValue(input)!;
             string outputPath = parsed.GetValue(output)!;
-            var elmo = model.Load(parsed, console);
-
-            OutputLayout layout = parsed.GetValue(all) ? OutputLayout.All : parsed.GetValue(top) ? OutputLayout.Top : parsed.GetValue(average) ? OutputLayout.Average : OutputLayout.Mix;
-            ScalarMix? scalarMix = null;
-            if (layout == OutputLayout.Mix)
+            InputFormat? format = parsed.GetValue(inputFormat) switch
             {
-                var weights = ParseWeights(parsed.GetValue(mix)!);
-                if (weights.Length != elmo.Options.OutputLayers)
+                "jsonl" => InputFormat.JsonLines,
+                "text" => InputFormat.Text,
+                _ => null,
+            };
+            // Check the files before a model is downloaded or loaded.
+            if (inputPath != "-") CorpusInput.FromFile(inputPath, format);
+            OutputPath.Check(outputPath);
+            OutputPath.CheckInput(parsed.GetValue(warmUp), "--warm-up");
+            OutputPath.CheckInput(parsed.GetValue(warmState), "--warm-state");
+
+            var elmo = model.Load(parsed, console, isQuiet, out string? weightsPath);
+            var layout = parsed.GetValue(all) ? OutputLayout.All : parsed.GetValue(top) ? OutputLayout.Top : parsed.GetValue(average) ? OutputLayout.Average : OutputLayout.Mix;
+            ScalarMix? scalarMix = null;
+            if (mixWeights is not null)
+            {
+                if (mixWeights.Length != elmo.Options.OutputLayers)
                 {
-                    throw new UsageException($"--mix has {weights.Length} weights; this model has {elmo.Options.OutputLayers} layers (W0,...,W{elmo.Options.OutputLayers - 1}).");
+                    throw new UsageException($"--mix has {mixWeights.Length} weights; this model has {elmo.Options.OutputLayers} layers (W0,...,W{elmo.Options.OutputLayers - 1}).");
                 }
-                scalarMix = new ScalarMix(weights.Length, weights, parsed.GetValue(gamma), parsed.GetValue(layerNorm));
+                scalarMix = new ScalarMix(mixWeights.Length, mixWeights, parsed.GetValue(gamma), parsed.GetValue(layerNorm));
             }
 
-            var sentences = ReadInput(inputPath, parsed.GetValue(skipBlank), console);
+            var (mode, state, modeText) = State(parsed, elmo, weightsPath, parsed.GetValue(model.CacheDir), progress, stateless, stateful, warmUp, warmState);
             var settings = new EmbedSettings
             {
                 Layout = layout,
                 Mix = scalarMix,
                 BatchSize = batch,
-                Mode = parsed.GetValue(stateful) ? StateMode.Stateful : StateMode.Stateless,
+                Mode = mode,
+                WarmState = state,
                 Threads = threadCount,
                 UseSentenceKeys = parsed.GetValue(sentenceKeys),
                 ForgetSentences = parsed.GetValue(forget),
             };
-            bool showProgress = !parsed.GetValue(quiet);
-            var done = CorpusEmbedder.Run(elmo, sentences, outputPath, settings);
-            if (showProgress)
+
+            string? spooled = null;
+            try
             {
-                double seconds = done.Elapsed.TotalSeconds;
-                console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"elmo: embedded {done.Sentences} sentences, {done.Tokens} tokens in {seconds:F2} s ({(seconds > 0 ? done.Tokens / seconds : 0):F0} tokens/s) -> {outputPath}"));
+                CorpusInput corpus;
+                if (inputPath == "-")
+                {
+                    spooled = Spool(console);
+                    corpus = CorpusInput.FromFile(spooled, format ?? InputFormat.Text, parsed.GetValue(skipBlank), "standard input");
+                }
+                else
+                {
+                    corpus = CorpusInput.FromFile(inputPath, format, parsed.GetValue(skipBlank));
+                }
+
+                progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {outputPath}");
+                var done = CorpusEmbedder.Run(elmo, corpus, outputPath, settings, p =>
+                {
+                    if (p.Sentences == 0)
+                    {
+                        progress.Note(string.Create(CultureInfo.InvariantCulture, $"{corpus.Name}: {p.TotalSentences} sentences, {p.TotalTokens} tokens"));
+                        return;
+                    }
+                    progress.Update(p.TotalTokens > 0 ? (double)p.Tokens / p.TotalTokens : (double)p.Sentences / Math.Max(1, p.TotalSentences), () => Describe(p), force: p.Sentences == p.TotalSentences);
+                }, console.Cancellation);
+                progress.Finish();
+                if (!isQuiet)
+                {
+                    double seconds = done.Elapsed.TotalSeconds;
+                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"elmo: embedded {done.Sentences} sentences, {done.Tokens} tokens in {seconds:F2} s ({(seconds > 0 ? done.Tokens / seconds : 0):F0} tokens/s) -> {outputPath}"));
+                }
+                return ElmoCli.Success;
             }
-            return ElmoCli.Success;
+            finally
+            {
+                progress.Finish();
+                if (spooled is not null) File.Delete(spooled);
+            }
         });
         return command;
     }
 
-    private static List<InputSentence> ReadInput(string path, bool skipBlank, CliConsole console)
+    private static (StateMode Mode, LstmState? State, string Text) State(
+        ParseResult parsed, ElmoModel elmo, string? weightsPath, string? cacheDir, ProgressReporter progress, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
     {
-        if (path == "-")
+        if (parsed.GetValue(stateless)) return (StateMode.Stateless, null, "stateless (zero state per batch)");
+        if (parsed.GetValue(stateful)) return (StateMode.Stateful, null, "stateful (states carried across batches, input order)");
+        if (parsed.GetValue(warmState) is string statePath)
         {
-            return InputReader.ReadAll(console.In, InputFormat.Text, "standard input", skipBlank);
+            return (StateMode.Warm, WarmStart.Load(statePath, elmo.Options.Lstm), $"warm (state from {statePath})");
         }
-        if (!File.Exists(path))
+        if (parsed.GetValue(warmUp) is string textPath)
         {
-            throw new ElmoInputException(Directory.Exists(path) ? $"Input '{path}' is a directory." : $"Input file '{path}' does not exist.") { FilePath = path };
+            var text = CorpusInput.FromFile(textPath, skipBlank: true);
+            int sentences = 0;
+            var state = WarmStart.Compute(elmo, text.Read().Select(s =>
+            {
+                sentences++;
+                return s.Tokens;
+            }));
+            return (StateMode.Warm, state, $"warm (state after {sentences} sentences of {textPath})");
         }
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8);
-        return InputReader.ReadAll(reader, InputReader.FormatOf(path), path, skipBlank);
+        if (weightsPath is not null)
+        {
+            // The built-in state is the same for every run of this model: kept in the cache, it is computed once.
+            string directory = new ModelCache(cacheDir).Directory;
+            if (!File.Exists(WarmStateCache.PathFor(elmo, weightsPath, directory)))
+            {
+                progress.Note("computing the built-in warm state (once for this model; then it is read from the cache)");
+            }
+            var cached = WarmStateCache.GetOrCompute(elmo, weightsPath, directory, out bool fromCache);
+            return (StateMode.Warm, cached, $"warm (state after the built-in warm-up text{(fromCache ? ", from the cache" : "")})");
+        }
+        return (StateMode.Warm, null, "warm (state after the built-in warm-up text)");
+    }
+
+    private static string Describe(EmbedProgress p)
+    {
+        double seconds = p.Elapsed.TotalSeconds;
+        double rate = seconds > 0 ? p.Tokens / seconds : 0;
+        string eta = rate > 0 ? ProgressReporter.Duration((p.TotalTokens - p.Tokens) / rate) : "?";
+        return string.Create(CultureInfo.InvariantCulture, $"{p.Sentences}/{p.TotalSentences} sentences, {rate:F0} tokens/s, ETA {eta}");
+    }
+
+    /// <summary>Copies standard input to a temporary file, so that it can be read twice (count, then embed) in bounded memory.</summary>
+    private static string Spool(CliConsole console)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"elmo-stdin-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
+        try
+        {
+            using var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false), 1 << 16);
+            var buffer = new char[1 << 16];
+            int read;
+            while ((read = console.In.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                console.Cancellation.ThrowIfCancellationRequested();
+                writer.Write(buffer, 0, read);
+            }
+            return path;
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
     }
 
     private static float[] ParseWeights(string text)

@@ -1,23 +1,28 @@
 using System.Diagnostics;
-using System.Text.Json;
+using System.Globalization;
 using PureHDF;
 
 namespace Elmo.Core;
 
-/// <summary>Progress of a bulk embedding run.</summary>
-/// <param name="Sentences">Sentences embedded so far.</param>
-/// <param name="TotalSentences">Sentences in the input.</param>
-/// <param name="Tokens">Tokens embedded so far.</param>
-/// <param name="Elapsed">Time since the start of embedding.</param>
-public readonly record struct EmbedProgress(long Sentences, long TotalSentences, long Tokens, TimeSpan Elapsed);
-
 /// <summary>
-/// Embeds a list of sentences batch by batch and writes them as AllenNLP's <c>elmo</c> command did: one
-/// float32 dataset per sentence keyed <c>"0"…"n−1"</c> (or by sentence text), plus <c>sentence_to_index</c>.
-/// The file is written to a temporary name and renamed at the end.
+/// Embeds a corpus batch by batch and writes it as AllenNLP's <c>elmo</c> command did: one float32 dataset per
+/// sentence keyed <c>"0"…"n−1"</c> (or by sentence text), plus <c>sentence_to_index</c>, a one-element
+/// variable-length string dataset holding the JSON map sentence → key.
 /// </summary>
+/// <remarks>
+/// The input is read twice: a first pass counts the sentences and tokens and checks every line (blank lines,
+/// JSON errors, duplicate keys) before anything is computed; the second streams batches through the biLM and
+/// writes each dataset into its place in a file whose layout was declared up front. Memory holds the model, one
+/// window of batches, and per sentence its token count and its entry in the HDF5 index (and, unless
+/// <see cref="EmbedSettings.ForgetSentences"/>, the <c>sentence_to_index</c> map, which is one string by
+/// definition). The file is written under a temporary name and renamed at the end: a failed or cancelled run
+/// leaves no partial output and keeps an existing file.
+/// </remarks>
 public static class CorpusEmbedder
 {
+    /// <summary>The name of the sentence → key map dataset.</summary>
+    public const string SentenceToIndex = "sentence_to_index";
+
     /// <summary>The per-sentence arrays for one batch, in the shape of <paramref name="layout"/>.</summary>
     /// <param name="output">The batch's biLM output (with boundaries).</param>
     /// <param name="layout">What to produce.</param>
@@ -62,73 +67,173 @@ public static class CorpusEmbedder
         return result;
     }
 
-    /// <summary>Embeds <paramref name="sentences"/> and writes <paramref name="outputPath"/>.</summary>
+    /// <summary>The shape of one sentence's dataset.</summary>
+    /// <param name="options">The model.</param>
+    /// <param name="layout">What is written.</param>
+    /// <param name="tokens">The sentence's tokens.</param>
+    /// <returns><c>(layers, tokens, dim)</c> for <see cref="OutputLayout.All"/>, else <c>(tokens, dim)</c>.</returns>
+    public static ulong[] DatasetShape(ElmoOptions options, OutputLayout layout, int tokens)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return layout == OutputLayout.All
+            ? [(ulong)options.OutputLayers, (ulong)tokens, (ulong)options.OutputDim]
+            : [(ulong)tokens, (ulong)options.OutputDim];
+    }
+
+    /// <summary>Embeds sentences held in memory and writes <paramref name="outputPath"/>.</summary>
     /// <param name="model">The model.</param>
     /// <param name="sentences">The input sentences, in order.</param>
     /// <param name="outputPath">The HDF5 file to write (atomically).</param>
     /// <param name="settings">Layout, batching and state mode.</param>
-    /// <param name="progress">Called after each batch.</param>
+    /// <param name="progress">Called once the input is counted, then after each batch.</param>
     /// <param name="cancellationToken">Stops between batches; no output is left behind.</param>
     /// <returns>The final progress (sentences, tokens, elapsed).</returns>
-    /// <exception cref="ElmoInputException">Duplicate sentences with <see cref="EmbedSettings.UseSentenceKeys"/>.</exception>
+    /// <exception cref="ElmoInputException">Duplicate or unusable keys with <see cref="EmbedSettings.UseSentenceKeys"/>.</exception>
     /// <exception cref="ElmoOutputException">The output cannot be written.</exception>
-    public static EmbedProgress Run(ElmoModel model, IReadOnlyList<InputSentence> sentences, string outputPath, EmbedSettings settings, Action<EmbedProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static EmbedProgress Run(ElmoModel model, IReadOnlyList<InputSentence> sentences, string outputPath, EmbedSettings settings, Action<EmbedProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Run(model, CorpusInput.FromSentences(sentences), outputPath, settings, progress, cancellationToken);
+
+    /// <summary>Embeds <paramref name="input"/> and writes <paramref name="outputPath"/>, streaming.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="input">The input (read twice).</param>
+    /// <param name="outputPath">The HDF5 file to write (atomically).</param>
+    /// <param name="settings">Layout, batching and state mode.</param>
+    /// <param name="progress">Called once the input is counted, then after each batch.</param>
+    /// <param name="cancellationToken">Stops between batches; no output is left behind.</param>
+    /// <returns>The final progress (sentences, tokens, elapsed).</returns>
+    /// <exception cref="ElmoInputException">A bad line (blank, bad JSON), duplicate or unusable keys with
+    /// <see cref="EmbedSettings.UseSentenceKeys"/>, or an input that changed between the two passes.</exception>
+    /// <exception cref="ElmoOutputException">The output cannot be written.</exception>
+    public static EmbedProgress Run(ElmoModel model, CorpusInput input, string outputPath, EmbedSettings settings, Action<EmbedProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(sentences);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(outputPath);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BatchSize, 1, nameof(settings.BatchSize));
-
-        var keys = new string[sentences.Count];
-        var sentenceToIndex = new Dictionary<string, string>();
-        for (int i = 0; i < sentences.Count; i++)
-        {
-            var s = sentences[i];
-            if (settings.UseSentenceKeys)
-            {
-                if (sentenceToIndex.ContainsKey(s.Text))
-                {
-                    throw new ElmoInputException($"Line {s.LineNumber} repeats the sentence \"{Shorten(s.Text)}\"; --use-sentence-keys needs every sentence to be unique.") { LineNumber = s.LineNumber };
-                }
-                keys[i] = s.Text;
-                sentenceToIndex[s.Text] = s.Text;
-            }
-            else
-            {
-                keys[i] = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                sentenceToIndex[s.Text] = keys[i]; // a repeated sentence maps to its last index, as AllenNLP's dict does
-            }
-        }
-
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.SortWindowBatches, 1, nameof(settings.SortWindowBatches));
+        if (settings.Layout == OutputLayout.Mix && settings.Mix is null) throw new ArgumentException("A mix is required for OutputLayout.Mix.", nameof(settings));
+        // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
         var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
-        var file = new H5File();
         var watch = Stopwatch.StartNew();
-        long tokens = 0;
-        for (int start = 0; start < sentences.Count; start += settings.BatchSize)
+
+        // Pass 1: count, check every line and key, build the map; nothing is computed or written yet.
+        var scan = Scan(input, settings, cancellationToken);
+        long totalTokens = scan.TotalTokens;
+        int count = scan.Lengths.Count;
+        progress?.Invoke(new EmbedProgress(0, count, 0, watch.Elapsed, totalTokens));
+
+        // Declare every dataset with its final shape, so each can be written in place as its batch completes.
+        var file = new H5File();
+        var datasets = new H5Dataset<float[]>[count];
+        var index = scan.Keys;
+        for (int i = 0; i < count; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(settings.BatchSize, sentences.Count - start);
-            var batch = new IReadOnlyList<string>[count];
-            for (int b = 0; b < count; b++)
-            {
-                batch[b] = sentences[start + b].Tokens;
-                tokens += batch[b].Count;
-            }
-            var shaped = Shape(session.Run(batch), settings.Layout, settings.Mix);
-            for (int b = 0; b < count; b++)
-            {
-                file[keys[start + b]] = new H5Dataset(shaped[b].Data, fileDims: shaped[b].Shape.Select(x => (ulong)x).ToArray());
-            }
-            progress?.Invoke(new EmbedProgress(start + count, sentences.Count, tokens, watch.Elapsed));
+            datasets[i] = new H5Dataset<float[]>(fileDims: DatasetShape(model.Options, settings.Layout, scan.Lengths[i]));
+            file[index?[i] ?? i.ToString(CultureInfo.InvariantCulture)] = datasets[i];
+        }
+        if (scan.SentenceToIndex is not null)
+        {
+            file[SentenceToIndex] = new[] { PythonJson.Object(scan.SentenceToIndex) };
         }
 
-        if (!settings.ForgetSentences)
+        bool sort = settings.SortByLength && settings.Mode != StateMode.Stateful && !(settings.Layout == OutputLayout.Mix && settings.Mix!.LayerNorm);
+        int window = sort ? settings.BatchSize * settings.SortWindowBatches : settings.BatchSize;
+        long done = 0, tokens = 0;
+
+        AtomicFile.Write(outputPath, tmp =>
         {
-            file["sentence_to_index"] = new[] { JsonSerializer.Serialize(sentenceToIndex) };
-        }
-        AtomicFile.Write(outputPath, tmp => file.Write(tmp));
-        return new EmbedProgress(sentences.Count, sentences.Count, tokens, watch.Elapsed);
+            using var writer = file.BeginWrite(tmp);
+            var pending = new List<(int Index, InputSentence Sentence)>(window);
+            int position = 0;
+            foreach (var sentence in input.Read())
+            {
+                if (position >= count || sentence.Tokens.Count != scan.Lengths[position])
+                {
+                    throw Changed(input, sentence.LineNumber);
+                }
+                pending.Add((position++, sentence));
+                if (pending.Count == window) Flush();
+            }
+            if (position != count) throw Changed(input, null);
+            Flush();
+
+            void Flush()
+            {
+                var order = sort ? pending.OrderBy(p => p.Sentence.Tokens.Count).ToList() : pending;
+                for (int start = 0; start < order.Count; start += settings.BatchSize)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var batch = order.Skip(start).Take(settings.BatchSize).ToList();
+                    var shaped = Shape(session.Run(batch.Select(p => p.Sentence.Tokens).ToList()), settings.Layout, settings.Mix);
+                    for (int b = 0; b < batch.Count; b++)
+                    {
+                        if (shaped[b].Data.Length > 0) writer.Write(datasets[batch[b].Index], shaped[b].Data);
+                        tokens += batch[b].Sentence.Tokens.Count;
+                    }
+                    done += batch.Count;
+                    progress?.Invoke(new EmbedProgress(done, count, tokens, watch.Elapsed, totalTokens));
+                }
+                pending.Clear();
+            }
+        });
+        return new EmbedProgress(count, count, tokens, watch.Elapsed, totalTokens);
     }
+
+    private sealed record ScanResult(List<int> Lengths, long TotalTokens, List<string>? Keys, Dictionary<string, string>? SentenceToIndex);
+
+    private static ScanResult Scan(CorpusInput input, EmbedSettings settings, CancellationToken cancellationToken)
+    {
+        var lengths = new List<int>();
+        long total = 0;
+        List<string>? keys = settings.UseSentenceKeys ? [] : null;
+        var firstLine = settings.UseSentenceKeys ? new Dictionary<string, long>(StringComparer.Ordinal) : null;
+        var map = !settings.UseSentenceKeys && !settings.ForgetSentences ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+        foreach (var s in input.Read())
+        {
+            if ((lengths.Count & 0xFFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            if (keys is not null)
+            {
+                CheckKey(input, s);
+                if (firstLine!.TryGetValue(s.Text, out long earlier))
+                {
+                    throw new ElmoInputException(
+                        $"Input '{input.Name}', line {s.LineNumber} repeats the sentence of line {earlier} (\"{Shorten(s.Text)}\"); --use-sentence-keys needs every sentence to be unique (leave it out to key by line index).")
+                    {
+                        FilePath = input.Name,
+                        LineNumber = s.LineNumber,
+                    };
+                }
+                firstLine[s.Text] = s.LineNumber;
+                keys.Add(s.Text);
+            }
+            else if (map is not null)
+            {
+                // A repeated sentence maps to its last index, as AllenNLP's dict does (first position, last value).
+                map[s.Text] = lengths.Count.ToString(CultureInfo.InvariantCulture);
+            }
+            lengths.Add(s.Tokens.Count);
+            total += s.Tokens.Count;
+        }
+        return new ScanResult(lengths, total, keys, map);
+    }
+
+    /// <summary>HDF5 link names cannot be empty or contain '/' (h5py would create groups) or NUL, and "." names the group itself.</summary>
+    private static void CheckKey(CorpusInput input, InputSentence s)
+    {
+        if (s.Text.Length == 0 || s.Text.Contains('/') || s.Text.Contains('\0') || s.Text == ".")
+        {
+            throw new ElmoInputException(
+                $"Input '{input.Name}', line {s.LineNumber}: the sentence \"{Shorten(s.Text)}\" cannot be an HDF5 dataset name (it is empty, or '/' separates groups, or '.' is the group itself); leave out --use-sentence-keys to key by line index.")
+            {
+                FilePath = input.Name,
+                LineNumber = s.LineNumber,
+            };
+        }
+    }
+
+    private static ElmoInputException Changed(CorpusInput input, long? line) =>
+        new($"Input '{input.Name}' changed while it was being embedded{(line is null ? "" : $" (at line {line})")}; no output was written.") { FilePath = input.Name, LineNumber = line };
 
     private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 }

@@ -12,18 +12,34 @@ public sealed record EmbedSettings
     /// <summary>Sentences per batch.</summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>How LSTM states carry over between batches.</summary>
-    public StateMode Mode { get; init; } = StateMode.Stateless;
+    /// <summary>
+    /// How LSTM states start and carry over. Default <see cref="StateMode.Warm"/>: every sentence starts from the
+    /// state after a warm-up text, so it enters the biLM after a sentence end as in training, and the results are
+    /// deterministic (see docs/state-modes.md). <see cref="StateMode.Stateless"/> and <see cref="StateMode.Stateful"/>
+    /// reproduce other systems' numbers.
+    /// </summary>
+    public StateMode Mode { get; init; } = StateMode.Warm;
 
-    /// <summary>The warm state (required for <see cref="StateMode.Warm"/>).</summary>
+    /// <summary>The warm state for <see cref="StateMode.Warm"/>; null for the model's built-in one (<see cref="ElmoModel.BuiltInWarmState"/>).</summary>
     public LstmState? WarmState { get; init; }
 
     /// <summary>Threads per batch (default: all processors).</summary>
     public int? Threads { get; init; }
 
-    /// <summary>Key datasets by sentence text instead of line index (duplicates are an error).</summary>
+    /// <summary>Key datasets by sentence text instead of line index (duplicates are an error; no <c>sentence_to_index</c> is written, as in AllenNLP).</summary>
     public bool UseSentenceKeys { get; init; }
 
     /// <summary>Do not write the <c>sentence_to_index</c> map.</summary>
     public bool ForgetSentences { get; init; }
+
+    /// <summary>
+    /// Batch sentences of similar length together, within a window of <see cref="SortWindowBatches"/> batches, and
+    /// write them back under their input keys. Stateless and warm results do not depend on batching, so only the speed
+    /// changes; it is never done in <see cref="StateMode.Stateful"/> mode or for a layer-normalised mix, whose results
+    /// depend on which sentences share a batch. Default true.
+    /// </summary>
+    public bool SortByLength { get; init; } = true;
+
+    /// <summary>Batches per sorting window (memory holds one window of sentences). Default 16.</summary>
+    public int SortWindowBatches { get; init; } = 16;
 }

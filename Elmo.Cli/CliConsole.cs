@@ -1,0 +1,17 @@
+namespace Elmo.Cli;
+
+/// <summary>The streams a command writes to and reads from (the process's, or a test's), and how it is stopped.</summary>
+/// <param name="Out">Standard output (results: tables, reports).</param>
+/// <param name="Error">Standard error (progress, notes, errors).</param>
+/// <param name="In">Standard input (for <c>-</c> as INPUT).</param>
+internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader In)
+{
+    /// <summary>Whether <see cref="Error"/> is a terminal: a live progress bar instead of periodic lines.</summary>
+    public bool ErrorIsTerminal { get; init; }
+
+    /// <summary>Ctrl-C / SIGTERM: commands stop between batches and leave no partial output.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Seconds between plain progress lines when <see cref="Error"/> is not a terminal.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
+}
