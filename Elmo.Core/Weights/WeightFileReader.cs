@@ -30,7 +30,13 @@ internal static class WeightFileReader
         {
             try
             {
-                return Build(new Source(file, path), options);
+                var source = new Source(file, path);
+
+                // Check every dataset's presence, shape and type before allocating anything, so that the
+                // options of another model fail fast with the first mismatching dataset named.
+                foreach (var (name, shape) in RandomWeights.Layout(options)) source.Check(name, shape);
+                source.CheckNothingBeyond(options);
+                return Build(source, options);
             }
             catch (ElmoWeightsException)
             {
@@ -114,46 +120,104 @@ internal static class WeightFileReader
 
     private sealed class Source(NativeFile file, string path) : IWeightSource
     {
+        /// <summary>Checks that dataset <paramref name="name"/> exists with exactly <paramref name="shape"/> and a supported element type.</summary>
+        public NativeDataset Check(string name, int[] shape)
+        {
+            try
+            {
+                if (!file.LinkExists(name))
+                {
+                    throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}) from the options); is it a bilm-tf weight file of this model?");
+                }
+                if (file.Get(name) is not NativeDataset ds)
+                {
+                    throw Error(name, $"'{name}' is not a dataset");
+                }
+
+                ulong[] actual = ds.Space.Dimensions;
+                if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
+                {
+                    throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options; do the options and the weights belong to the same model?");
+                }
+
+                var type = ds.Type;
+                if (type.Class != H5DataTypeClass.FloatingPoint)
+                {
+                    throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point (float32; float16 and float64 are converted)");
+                }
+                if (type.Size is not (2 or 4 or 8))
+                {
+                    throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
+                }
+                return ds;
+            }
+            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
+            {
+                throw Damaged(name, e);
+            }
+        }
+
+        /// <summary>
+        /// Refuses a file that holds more of the model than the options describe (another filter, highway
+        /// layer, LSTM layer, or a projection the options do not have): its weights belong to another model.
+        /// </summary>
+        public void CheckNothingBeyond(ElmoOptions options)
+        {
+            var cnn = options.CharCnn;
+            Extra($"CNN/W_cnn_{cnn.Filters.Count}", $"char_cnn.filters lists {cnn.Filters.Count} filter widths");
+            Extra($"CNN_high_{cnn.HighwayLayers}", $"char_cnn.n_highway = {cnn.HighwayLayers}");
+            if (!options.HasProjection)
+            {
+                Extra("CNN_proj", $"the filters add up to lstm.projection_dim = {options.Lstm.ProjectionDim}, so the options have no CNN projection");
+            }
+            for (int dir = 0; dir < 2; dir++)
+            {
+                Extra($"RNN_{dir}/RNN/MultiRNNCell/Cell{options.Lstm.Layers}", $"lstm.n_layers = {options.Lstm.Layers}");
+            }
+
+            void Extra(string name, string because)
+            {
+                bool exists;
+                try
+                {
+                    exists = file.LinkExists(name);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw Damaged(name, e);
+                }
+                if (exists)
+                {
+                    throw Error(name, $"the file holds '{name}', which the options do not describe ({because}); the options and the weights belong to different models");
+                }
+            }
+        }
+
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
-            if (!file.LinkExists(name))
+            var ds = Check(name, shape);
+            try
             {
-                throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}))");
+                switch (ds.Type.Size)
+                {
+                    case 4:
+                        ds.Read(destination);
+                        break;
+                    case 8:
+                        // float64 weights are converted to float32 (the precision the engine computes in).
+                        var wide = ds.Read<double[]>();
+                        for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
+                        break;
+                    default:
+                        // float16 weights are widened exactly to float32.
+                        var half = ds.Read<Half[]>();
+                        for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
+                        break;
+                }
             }
-            if (file.Get(name) is not NativeDataset ds)
+            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
             {
-                throw Error(name, $"'{name}' is not a dataset");
-            }
-
-            ulong[] actual = ds.Space.Dimensions;
-            if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
-            {
-                throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options");
-            }
-
-            var type = ds.Type;
-            if (type.Class != H5DataTypeClass.FloatingPoint)
-            {
-                throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point");
-            }
-
-            switch (type.Size)
-            {
-                case 4:
-                    ds.Read(destination);
-                    break;
-                case 8:
-                    // float64 weights are converted to float32 (the precision the engine computes in).
-                    var wide = ds.Read<double[]>();
-                    for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
-                    break;
-                case 2:
-                    // float16 weights are widened exactly to float32.
-                    var half = ds.Read<Half[]>();
-                    for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
-                    break;
-                default:
-                    throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
+                throw Damaged(name, e);
             }
 
             int bad = IndexOfNonFinite(destination);
@@ -171,6 +235,9 @@ internal static class WeightFileReader
             }
             return -1;
         }
+
+        private ElmoWeightsException Damaged(string dataset, Exception e) =>
+            new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({e.GetType().Name}: {e.Message}).", e) { FilePath = path, Dataset = dataset };
 
         private ElmoWeightsException Error(string dataset, string what) =>
             new($"Weight file '{path}': {what}.") { FilePath = path, Dataset = dataset };
