@@ -184,7 +184,16 @@ internal sealed class Tmpfs : IDisposable
         Assert.That(code, Is.Zero, "remount: " + output);
     }
 
-    public void Dispose() => Run("umount", _path);
+    public void Dispose()
+    {
+        // A handle left open by the code under test keeps the mount busy: detach it anyway, then fail loudly.
+        var (code, output) = Run("umount", _path);
+        if (code != 0)
+        {
+            Run("umount", "-l", _path);
+            Assert.Fail($"umount {_path} failed ({output.Trim()}): a file handle was left open.");
+        }
+    }
 
     private static (int Code, string Output) Run(string file, params string[] args)
     {
