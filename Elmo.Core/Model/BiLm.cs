@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 
 namespace Elmo.Core;
@@ -16,9 +17,11 @@ internal static class BiLm
     /// <param name="scratch">The caller's scratch.</param>
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
     /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
+    /// <param name="timings">Where to add the time of each stage, or null.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null)
     {
+        long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
         int chars = o.CharCnn.MaxCharactersPerToken, p = o.Lstm.ProjectionDim, d = 2 * p;
         int batch = lengths.Length;
@@ -52,8 +55,10 @@ internal static class BiLm
         // (unique, max_chars) ids -> (unique, P) token representations -> (positions, P)
         int nu = unique.Count;
         var embedded = ws.Floats("bilm.embedded", (long)nu * p);
-        if (cache is null) CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
+        timings?.AddOther(start);
+        if (cache is null) CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads, timings);
         else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
+        start = Stopwatch.GetTimestamp();
         var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
         var x0 = scratch.Forward.Floats("bilm.input", (long)total * p);
         for (int i = 0; i < total; i++) embedded.Slice(tokenOf[i] * p, p).CopyTo(x0.Slice(i * p, p));
@@ -63,6 +68,7 @@ internal static class BiLm
 
         // Rows longest first; stable so that equal lengths keep their order.
         var order = Enumerable.Range(0, batch).OrderByDescending(b => lengths[b]).ToArray();
+        timings?.AddOther(start);
 
         for (int l = 0; l < o.Lstm.Layers; l++)
         {
@@ -83,6 +89,7 @@ internal static class BiLm
                 output.CopyTo(input); // the next layer's input
             }
 
+            start = Stopwatch.GetTimestamp();
             if (threads > 1 && batch > 0)
             {
                 Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 }, () => RunDirection(0), () => RunDirection(1));
@@ -92,9 +99,12 @@ internal static class BiLm
                 RunDirection(0);
                 RunDirection(1);
             }
+            timings?.AddLstm(start);
+            start = Stopwatch.GetTimestamp();
 
             Scatter(layers, l + 1, batch, maxLen, d, offsets, lengths, scratch.Forward.Floats("bilm.input", (long)total * p), p, 0);
             Scatter(layers, l + 1, batch, maxLen, d, offsets, lengths, scratch.Backward.Floats("bilm.input", (long)total * p), p, p);
+            timings?.AddOther(start);
         }
 
         var mask = new byte[batch * maxLen];

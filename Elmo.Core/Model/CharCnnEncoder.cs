@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Elmo.Kernels;
 using Elmo.Kernels.Convolution;
 using Elmo.Kernels.Gemm;
@@ -17,8 +18,9 @@ internal static class CharCnnEncoder
     /// Encodes <paramref name="tokens"/> tokens given by their character ids (<c>tokens × max_chars</c>, +1 shifted)
     /// into <paramref name="destination"/> (<c>tokens × projection_dim</c>).
     /// </summary>
-    public static void Encode(ElmoWeights weights, ReadOnlySpan<int> ids, int tokens, Span<float> destination, Workspace ws, int threads)
+    public static void Encode(ElmoWeights weights, ReadOnlySpan<int> ids, int tokens, Span<float> destination, Workspace ws, int threads, StageTimings? timings = null)
     {
+        long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
         int chars = o.CharCnn.MaxCharactersPerToken, d = o.CharCnn.EmbeddingDim, f = o.CharCnn.FilterCount, p = o.Lstm.ProjectionDim;
         bool tanh = o.CharCnn.Activation == CharActivation.Tanh;
@@ -49,6 +51,9 @@ internal static class CharCnnEncoder
             }
         }
 
+        timings?.AddCharCnn(start);
+        start = Stopwatch.GetTimestamp();
+
         // Highway layers: (tokens, f) -> (tokens, f)
         foreach (var hw in weights.Highways)
         {
@@ -68,5 +73,6 @@ internal static class CharCnnEncoder
         {
             features[..(tokens * f)].CopyTo(destination);
         }
+        timings?.AddHighway(start);
     }
 }

@@ -69,6 +69,9 @@ public sealed class ElmoSession
     /// <summary>How many groups of rows the last batch was run in (1 unless <see cref="MaxBatchBytes"/> split it).</summary>
     internal int LastGroupCount { get; private set; }
 
+    /// <summary>When set, the forward pass adds the wall time of each of its stages here (for benchmarks).</summary>
+    public StageTimings? Timings { get; set; }
+
     /// <summary>Bytes of scratch this session holds.</summary>
     public long ScratchBytes => _scratch.SizeInBytes;
 
@@ -265,7 +268,7 @@ public sealed class ElmoSession
         if (_maxBatchBytes is not { } cap || Estimate(batch, longest, total) <= cap)
         {
             LastGroupCount = 1;
-            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache);
+            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings);
         }
 
         // Groups of rows, longest first (stable): each group's padding is set by its first row.
@@ -300,7 +303,7 @@ public sealed class ElmoSession
                 at += lengths[b];
                 groupState.CopyRow(i, state, b);
             }
-            var part = BiLm.Forward(Model.Weights, groupIds, groupLengths, groupState, _scratch, Threads, TokenCache);
+            var part = BiLm.Forward(Model.Weights, groupIds, groupLengths, groupState, _scratch, Threads, TokenCache, Timings);
             for (int i = 0; i < rows; i++)
             {
                 int b = order[start + i];

@@ -1,4 +1,7 @@
+using System.Runtime.ExceptionServices;
+using Elmo.Kernels;
 using Elmo.Kernels.Gemm;
+using PureHDF.Selections;
 using PureHDF;
 using PureHDF.VOL.Native;
 
@@ -16,27 +19,30 @@ internal static class WeightFileReader
             throw new ElmoWeightsException(Directory.Exists(path) ? $"Weight file '{path}' is a directory." : $"Weight file '{path}' does not exist.") { FilePath = path };
         }
 
-        NativeFile file;
+        // Large files are read on two threads, each through its own handle: packing 374 MB is bound by copying and by
+        // the first touch of the new memory, both of which scale with cores.
+        int workers = new FileInfo(path).Length >= ParallelLoadBytes ? Math.Clamp(Environment.ProcessorCount, 1, 2) : 1;
+        var files = new List<NativeFile>();
         try
-        {
-            file = H5File.OpenRead(path);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new ElmoWeightsException($"Weight file '{path}' is not a readable HDF5 file ({e.Message}).", e) { FilePath = path };
-        }
-
-        using (file)
         {
             try
             {
-                var source = new Source(file, path);
+                for (int i = 0; i < workers; i++) files.Add(H5File.OpenRead(path));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new ElmoWeightsException($"Weight file '{path}' is not a readable HDF5 file ({e.Message}).", e) { FilePath = path };
+            }
+
+            try
+            {
+                var sources = files.Select(f => new Source(f, path)).ToArray();
 
                 // Check every dataset's presence, shape and type before allocating anything, so that the
                 // options of another model fail fast with the first mismatching dataset named.
-                foreach (var (name, shape) in RandomWeights.Layout(options)) source.Check(name, shape);
-                source.CheckNothingBeyond(options);
-                return Build(source, options);
+                foreach (var (name, shape) in RandomWeights.Layout(options)) sources[0].Check(name, shape);
+                sources[0].CheckNothingBeyond(options);
+                return Build(sources, options);
             }
             catch (ElmoWeightsException)
             {
@@ -47,54 +53,74 @@ internal static class WeightFileReader
                 throw new ElmoWeightsException($"Weight file '{path}' is damaged or truncated ({e.Message}).", e) { FilePath = path };
             }
         }
+        finally
+        {
+            foreach (var f in files) f.Dispose();
+        }
     }
 
+    /// <summary>Weight files at least this large are read on two threads.</summary>
+    private const long ParallelLoadBytes = 32L << 20;
+
     /// <summary>Converts weights from any source of bilm-tf datasets (a file, or the random generator).</summary>
-    internal static ElmoWeights Build(IWeightSource src, ElmoOptions options)
+    internal static ElmoWeights Build(IWeightSource src, ElmoOptions options) => Build([src], options);
+
+    /// <summary>
+    /// Converts weights, reading the datasets on one thread per source (each source is used by one thread only; pass the
+    /// same thread-safe source twice to share it). The error reported is that of the first failing dataset in file order,
+    /// as a sequential read would report it.
+    /// </summary>
+    internal static ElmoWeights Build(IReadOnlyList<IWeightSource> sources, ElmoOptions options)
     {
         var cnn = options.CharCnn;
         var lstm = options.Lstm;
         int d = cnn.EmbeddingDim, f = cnn.FilterCount, p = lstm.ProjectionDim, c = lstm.CellDim;
+        var items = new List<Action<IWeightSource>>();
 
         // char_embed: (rows, d) -> (rows + 1, d) with the zero padding row for id 0.
         int rows = cnn.EmbeddingRows;
         var charEmbedding = new float[(rows + 1) * d];
-        src.ReadInto("char_embed", [rows, d], charEmbedding.AsSpan(d));
-
         var convolutions = new ConvolutionWeights[cnn.Filters.Count];
-        for (int i = 0; i < convolutions.Length; i++)
+        items.Add(src =>
         {
-            var (w, n) = cnn.Filters[i];
-            // (1, w, d, n) is already row-major (w·d) × n: position-major, then channel, then filter.
-            var kernel = src.ReadPacked($"CNN/W_cnn_{i}", [1, w, d, n], w * d, n);
-            convolutions[i] = new ConvolutionWeights(w, kernel, src.Read($"CNN/b_cnn_{i}", [n]));
-        }
+            src.ReadInto("char_embed", [rows, d], charEmbedding.AsSpan(d));
+            for (int i = 0; i < convolutions.Length; i++)
+            {
+                var (w, n) = cnn.Filters[i];
+                // (1, w, d, n) is already row-major (w·d) × n: position-major, then channel, then filter.
+                var kernel = src.ReadPacked($"CNN/W_cnn_{i}", [1, w, d, n], w * d, n);
+                convolutions[i] = new ConvolutionWeights(w, kernel, src.Read($"CNN/b_cnn_{i}", [n]));
+            }
+        });
 
         var highways = new HighwayWeights[cnn.HighwayLayers];
         for (int k = 0; k < highways.Length; k++)
         {
-            var wt = src.Read($"CNN_high_{k}/W_transform", [f, f]);
-            var wc = src.Read($"CNN_high_{k}/W_carry", [f, f]);
-            var packed = new PackedMatrix(f, 2 * f);
-            var row = new float[2 * f];
-            for (int r = 0; r < f; r++)
+            int layer = k;
+            items.Add(src =>
             {
-                wt.AsSpan(r * f, f).CopyTo(row);
-                wc.AsSpan(r * f, f).CopyTo(row.AsSpan(f));
-                packed.SetRow(r, row);
-            }
-            var bias = new float[2 * f];
-            src.ReadInto($"CNN_high_{k}/b_transform", [f], bias.AsSpan(0, f));
-            src.ReadInto($"CNN_high_{k}/b_carry", [f], bias.AsSpan(f, f));
-            highways[k] = new HighwayWeights(packed, bias);
+                // [W_transform | W_carry] side by side: F × 2F.
+                var packed = new PackedMatrix(f, 2 * f);
+                PackRows(src, $"CNN_high_{layer}/W_transform", [f, f], 0, packed, 0);
+                PackRows(src, $"CNN_high_{layer}/W_carry", [f, f], 0, packed, f);
+                var bias = new float[2 * f];
+                src.ReadInto($"CNN_high_{layer}/b_transform", [f], bias.AsSpan(0, f));
+                src.ReadInto($"CNN_high_{layer}/b_carry", [f], bias.AsSpan(f, f));
+                highways[layer] = new HighwayWeights(packed, bias);
+            });
         }
 
         PackedMatrix? projection = null;
         float[]? projectionBias = null;
         if (options.HasProjection)
         {
-            projection = src.ReadPacked("CNN_proj/W_proj", [f, p], f, p);
-            projectionBias = src.Read("CNN_proj/b_proj", [p]);
+            items.Add(src =>
+            {
+                var packed = new PackedMatrix(f, p);
+                PackRows(src, "CNN_proj/W_proj", [f, p], 0, packed, 0);
+                projectionBias = src.Read("CNN_proj/b_proj", [p]);
+                projection = packed;
+            });
         }
 
         var layers = new LstmLayerWeights[2][];
@@ -103,23 +129,90 @@ internal static class WeightFileReader
             layers[dir] = new LstmLayerWeights[lstm.Layers];
             for (int l = 0; l < lstm.Layers; l++)
             {
+                var target = layers[dir];
+                int layer = l;
                 string prefix = $"RNN_{dir}/RNN/MultiRNNCell/Cell{l}/LSTMCell";
-                int input = p; // layer 0 reads the token representation, later layers the previous layer; both are P wide
-                var w0 = src.Read($"{prefix}/W_0", [input + p, 4 * c]);
-                var wx = new PackedMatrix(w0.AsSpan(0, input * 4 * c), input, 4 * c);
-                var wh = new PackedMatrix(w0.AsSpan(input * 4 * c), p, 4 * c);
-                var bias = src.Read($"{prefix}/B", [4 * c]);
-                for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
-                var wp = src.ReadPacked($"{prefix}/W_P_0", [c, p], c, p);
-                layers[dir][l] = new LstmLayerWeights(wx, wh, bias, wp);
+                items.Add(src =>
+                {
+                    int input = p; // layer 0 reads the token representation, later layers the previous layer; both are P wide
+                    // W_0 = [W_x; W_h]: (input + P) × 4C, packed straight into the two matrices block by block.
+                    var wx = new PackedMatrix(input, 4 * c);
+                    var wh = new PackedMatrix(p, 4 * c);
+                    PackRows(src, $"{prefix}/W_0", [input + p, 4 * c], 0, wx, 0);
+                    PackRows(src, $"{prefix}/W_0", [input + p, 4 * c], input, wh, 0);
+                    var bias = src.Read($"{prefix}/B", [4 * c]);
+                    for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
+                    var wp = new PackedMatrix(c, p);
+                    PackRows(src, $"{prefix}/W_P_0", [c, p], 0, wp, 0);
+                    target[layer] = new LstmLayerWeights(wx, wh, bias, wp);
+                });
             }
         }
 
+        RunInFileOrder(items, sources);
         return new ElmoWeights(options, charEmbedding, convolutions, highways, projection, projectionBias, layers);
+    }
+
+    /// <summary>Runs the items on one thread per source, taking them in order; rethrows the first failed item's exception.</summary>
+    private static void RunInFileOrder(List<Action<IWeightSource>> items, IReadOnlyList<IWeightSource> sources)
+    {
+        if (sources.Count == 1)
+        {
+            foreach (var item in items) item(sources[0]);
+            return;
+        }
+
+        var errors = new Exception?[items.Count];
+        int next = -1;
+        void Work(IWeightSource src)
+        {
+            for (int i = Interlocked.Increment(ref next); i < items.Count; i = Interlocked.Increment(ref next))
+            {
+                try
+                {
+                    items[i](src);
+                }
+                catch (Exception e)
+                {
+                    errors[i] = e;
+                }
+            }
+        }
+
+        var others = sources.Skip(1).Select(s => Task.Factory.StartNew(() => Work(s), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        Work(sources[0]);
+        Task.WaitAll(others);
+        var first = errors.FirstOrDefault(e => e is not null);
+        if (first is not null) ExceptionDispatchInfo.Capture(first).Throw();
+    }
+
+    /// <summary>Floats per block when a matrix is read and packed block by block (4 MiB).</summary>
+    private const int PackBlockFloats = 1 << 20;
+
+    /// <summary>
+    /// Packs rows <paramref name="row0"/>… of the 2-D dataset <paramref name="name"/> (as many as <paramref name="packed"/> has)
+    /// into <paramref name="packed"/> from column <paramref name="column0"/>, through one small reused buffer when the source
+    /// can read parts of a dataset: no full-size temporary copy of the weights is made.
+    /// </summary>
+    private static void PackRows(IWeightSource src, string name, int[] shape, int row0, PackedMatrix packed, int column0)
+    {
+        int width = shape[1], rows = packed.Rows;
+        int block = src.CanReadRows ? Math.Clamp(PackBlockFloats / Math.Max(1, width), 1, Math.Max(1, rows)) : Math.Max(1, rows);
+        if (rows == 0 || width == 0) return;
+        var buffer = new float[(long)block * width];
+        for (int r = 0; r < rows; r += block)
+        {
+            int n = Math.Min(block, rows - r);
+            var part = buffer.AsSpan(0, n * width);
+            src.ReadRows(name, shape, row0 + r, part);
+            packed.SetRows(r, part, width, column0);
+        }
     }
 
     private sealed class Source(NativeFile file, string path) : IWeightSource
     {
+        public bool CanReadRows => true;
+
         /// <summary>Checks that dataset <paramref name="name"/> exists with exactly <paramref name="shape"/> and a supported element type.</summary>
         public NativeDataset Check(string name, int[] shape)
         {
@@ -193,6 +286,43 @@ internal static class WeightFileReader
             }
         }
 
+        public void ReadRows(string name, int[] shape, int row0, Span<float> destination)
+        {
+            var ds = Check(name, shape);
+            int width = shape[1], rows = destination.Length / width;
+            try
+            {
+                var selection = new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]);
+                ulong[] dims = [(ulong)rows, (ulong)width];
+                switch (ds.Type.Size)
+                {
+                    case 4:
+                        ds.Read(destination, selection, null, dims);
+                        break;
+                    case 8:
+                        var wide = new double[destination.Length];
+                        ds.Read(wide.AsSpan(), selection, null, dims);
+                        for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
+                        break;
+                    default:
+                        var half = new Half[destination.Length];
+                        ds.Read(half.AsSpan(), selection, null, dims);
+                        for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
+                        break;
+                }
+            }
+            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
+            {
+                throw Damaged(name, e);
+            }
+
+            int bad = FloatSearch.IndexOfNonFinite(destination);
+            if (bad >= 0)
+            {
+                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {(long)row0 * width + bad}; the file is corrupt");
+            }
+        }
+
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
             var ds = Check(name, shape);
@@ -220,20 +350,11 @@ internal static class WeightFileReader
                 throw Damaged(name, e);
             }
 
-            int bad = IndexOfNonFinite(destination);
+            int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
             {
                 throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {bad}; the file is corrupt");
             }
-        }
-
-        private static int IndexOfNonFinite(ReadOnlySpan<float> values)
-        {
-            for (int i = 0; i < values.Length; i++)
-            {
-                if (!float.IsFinite(values[i])) return i;
-            }
-            return -1;
         }
 
         private ElmoWeightsException Damaged(string dataset, Exception e) =>

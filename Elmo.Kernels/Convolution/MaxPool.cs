@@ -1,4 +1,6 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Elmo.Kernels.Simd;
 
 namespace Elmo.Kernels.Convolution;
 
@@ -19,26 +21,22 @@ public static class MaxPool
     /// <param name="tanh">Apply tanh instead of relu.</param>
     /// <param name="destination">Output rows; token t's row starts at <c>t · ldd</c>.</param>
     /// <param name="ldd">Row stride of <paramref name="destination"/>.</param>
-    public static void Apply(ReadOnlySpan<float> convolved, int tokens, int tokenStride, int positions, int width, ReadOnlySpan<float> bias, bool tanh, Span<float> destination, int ldd)
+    public static void Apply(ReadOnlySpan<float> convolved, int tokens, int tokenStride, int positions, int width, ReadOnlySpan<float> bias, bool tanh, Span<float> destination, int ldd) =>
+        Apply(convolved, tokens, tokenStride, positions, width, bias, tanh, destination, ldd, null);
+
+    /// <summary>The same on a chosen path (tests).</summary>
+    internal static void Apply(ReadOnlySpan<float> convolved, int tokens, int tokenStride, int positions, int width, ReadOnlySpan<float> bias, bool tanh, Span<float> destination, int ldd, KernelPath? path)
     {
         if (positions < 1) throw new ArgumentOutOfRangeException(nameof(positions), positions, "At least one position is needed.");
         if (bias.Length != width) throw new ArgumentException($"Bias holds {bias.Length} values, expected {width}.", nameof(bias));
-        for (int t = 0; t < tokens; t++)
-        {
-            Span<float> d = destination.Slice(t * ldd, width);
-            int r0 = t * tokenStride;
-            convolved.Slice(r0 * width, width).CopyTo(d);
-            for (int p = 1; p < positions; p++)
-            {
-                TensorPrimitives.Max(d, convolved.Slice((r0 + p) * width, width), d);
-            }
-            TensorPrimitives.Add(d, bias, d);
-            if (tanh) TensorPrimitives.Tanh(d, d);
-            else TensorPrimitives.Max(d, 0f, d);
-        }
+        if (tokens <= 0) return;
+        if (convolved.Length < ((long)(tokens - 1) * tokenStride + positions) * width) throw new ArgumentException("Convolution output too short for the tokens and positions.", nameof(convolved));
+        if (destination.Length < (long)(tokens - 1) * ldd + width) throw new ArgumentException("Destination too short for the tokens.", nameof(destination));
+        var kernel = new PoolKernel(convolved, tokens, tokenStride, positions, width, bias, tanh, destination, ldd);
+        VectorKernel.Run(ref kernel, path);
     }
 
-    /// <summary>Scalar reference for <see cref="Apply"/>, same signature.</summary>
+    /// <summary>Scalar reference for <see cref="Apply(ReadOnlySpan{float}, int, int, int, int, ReadOnlySpan{float}, bool, Span{float}, int)"/>, same signature.</summary>
     /// <param name="convolved">Convolution outputs.</param>
     /// <param name="tokens">Number of tokens.</param>
     /// <param name="tokenStride">Rows between consecutive tokens.</param>
@@ -59,6 +57,45 @@ public static class MaxPool
                 double v = (double)m + bias[f];
                 destination[t * ldd + f] = (float)(tanh ? Math.Tanh(v) : Math.Max(0.0, v));
             }
+        }
+    }
+
+    private readonly ref struct PoolKernel(
+        ReadOnlySpan<float> convolved, int tokens, int tokenStride, int positions, int width, ReadOnlySpan<float> bias, bool tanh, Span<float> destination, int ldd)
+        : IVectorKernel
+    {
+        private readonly ReadOnlySpan<float> _convolved = convolved;
+        private readonly ReadOnlySpan<float> _bias = bias;
+        private readonly Span<float> _destination = destination;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TOps, TVec>()
+            where TOps : struct, IVectorOps<TVec>
+            where TVec : struct
+        {
+            ref float src = ref MemoryMarshal.GetReference(_convolved);
+            ref float b = ref MemoryMarshal.GetReference(_bias);
+            ref float dst = ref MemoryMarshal.GetReference(_destination);
+            for (int t = 0; t < tokens; t++)
+            {
+                ref float rows = ref Unsafe.Add(ref src, (nint)t * tokenStride * width);
+                ref float d = ref Unsafe.Add(ref dst, (nint)t * ldd);
+                int f = 0;
+                for (; f <= width - TOps.Width; f += TOps.Width) Body<TOps, TVec>(ref rows, ref b, ref d, f, positions, width, tanh);
+                for (; f < width; f++) Body<ScalarOps, float>(ref rows, ref b, ref d, f, positions, width, tanh);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Body<TOps, TVec>(ref float rows, ref float bias, ref float d, int f, int positions, int width, bool tanh)
+            where TOps : struct, IVectorOps<TVec>
+            where TVec : struct
+        {
+            TVec m = TOps.Load(ref Unsafe.Add(ref rows, f));
+            for (int p = 1; p < positions; p++) m = TOps.Max(TOps.Load(ref Unsafe.Add(ref rows, (nint)p * width + f)), m);
+            m = TOps.Add(m, TOps.Load(ref Unsafe.Add(ref bias, f)));
+            m = tanh ? VectorMath.Tanh<TOps, TVec>(m) : TOps.Max(TOps.Zero, m);
+            TOps.Store(m, ref Unsafe.Add(ref d, f));
         }
     }
 }

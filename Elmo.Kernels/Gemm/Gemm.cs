@@ -8,8 +8,10 @@ namespace Elmo.Kernels.Gemm;
 /// <summary>
 /// Single-precision matrix product <c>C = A·B</c> or <c>C += A·B</c> with <c>B</c> packed once
 /// (<see cref="PackedMatrix"/>), BLIS style: K is cut into blocks of <see cref="KBlock"/>, rows into
-/// blocks of <see cref="MBlock"/>, and an <see cref="MicroRows"/> × (2 vectors) register-blocked
-/// micro-kernel does the work.
+/// blocks of <see cref="MBlock"/> (packed per thread into six-row micro-panels), and a <see cref="MicroRows"/> ×
+/// (one panel of two vectors) register-blocked micro-kernel does the work. The last rows of a block (fewer than <see cref="MicroRows"/>), which include the
+/// whole product at batch sizes below six, run on kernels that take several panels at once, so that they still
+/// keep eight or more independent accumulators in flight.
 /// </summary>
 /// <remarks>
 /// Every element of C is accumulated by one fused multiply-add chain over k = 0…K−1 in order,
@@ -18,14 +20,21 @@ namespace Elmo.Kernels.Gemm;
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>Rows per micro-kernel call.</summary>
+    /// <summary>Rows per full micro-kernel call.</summary>
     public const int MicroRows = 6;
 
     /// <summary>Depth of one K block: one panel block (KBlock × 32 floats = 32 KiB at AVX-512) stays in L1.</summary>
     public const int KBlock = 256;
 
-    /// <summary>Rows of A per block: an MBlock × KBlock block of A (144 KiB) stays in L2.</summary>
+    /// <summary>Rows of A per block (a multiple of <see cref="MicroRows"/>): the packed MBlock × KBlock block of A (144 KiB) stays in L2.</summary>
     public const int MBlock = 144;
+
+    /// <summary>Per-thread buffer for the packed A block (MBlock × KBlock floats, 144 KiB), allocated once per thread.</summary>
+    [ThreadStatic]
+    private static float[]? _packedA;
+
+    /// <summary>Floating-point operations below which a product is not split between threads (the hand-off costs more).</summary>
+    private const long MinFlopsPerWorker = 4_000_000;
 
     /// <summary>
     /// Computes <c>C[m×N] (+)= A[m×K]·B</c>. A and C are row-major with strides <paramref name="lda"/> and
@@ -67,7 +76,7 @@ public static class Gemm
         int panels = b.PanelCount;
         // Split columns between threads only when each gets enough work to pay for the hand-off.
         long flops = 2L * m * n * k;
-        int workers = Math.Min(Math.Min(threads, panels), (int)Math.Max(1, flops / 4_000_000));
+        int workers = (int)Math.Min(Math.Min(threads, panels), Math.Max(1, flops / MinFlopsPerWorker));
         if (workers <= 1)
         {
             Run(ref MemoryMarshal.GetReference(a), m, lda, b, ref MemoryMarshal.GetReference(c), ldc, accumulate, 0, panels);
@@ -108,13 +117,26 @@ public static class Gemm
         }
     }
 
+    /// <summary>Panels the kernel for the last <paramref name="rows"/> (&lt; MicroRows) rows of a block takes at once.</summary>
+    private static int TailPanels(int rows) => rows switch
+    {
+        1 => 4,
+        2 or 3 => 2,
+        _ => 1,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
         int k = b.Rows, n = b.Columns, nr = b.PanelWidth;
+        int fullPanels = n / nr; // panels without zero padding
+        nint panelStride = (nint)k * nr;
         ref float panels = ref MemoryMarshal.GetArrayDataReference(b.Panels);
-        Span<float> edge = stackalloc float[MicroRows * 32];
+        Span<float> edgeTile = stackalloc float[MicroRows * 32];
+        ref float edge = ref MemoryMarshal.GetReference(edgeTile);
+        ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
 
         for (int k0 = 0; k0 < k; k0 += KBlock)
         {
@@ -123,37 +145,80 @@ public static class Gemm
             for (int i0 = 0; i0 < m; i0 += MBlock)
             {
                 int mc = Math.Min(MBlock, m - i0);
-                for (int p = panel0; p < panel1; p++)
+                int tail = mc % MicroRows, full = mc - tail;
+                int group = TailPanels(tail);
+                ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
+                ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
+                PackA(ref aBlock, lda, full, kc, ref packed);
+                for (int p = panel0; p < panel1; p += group)
                 {
-                    int j0 = p * nr;
-                    int nc = Math.Min(nr, n - j0);
-                    ref float bp = ref Unsafe.Add(ref panels, ((nint)p * k + k0) * nr);
-                    for (int i = i0; i < i0 + mc; i += MicroRows)
+                    int pEnd = Math.Min(p + group, panel1);
+                    for (int q = p; q < pEnd; q++)
                     {
-                        int mr = Math.Min(MicroRows, i0 + mc - i);
-                        ref float ai = ref Unsafe.Add(ref a, (nint)i * lda + k0);
-                        ref float ci = ref Unsafe.Add(ref c, (nint)i * ldc + j0);
-                        if (nc == nr)
+                        ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
+                        ref float cq = ref Unsafe.Add(ref cBlock, q * nr);
+                        int nc = Math.Min(nr, n - q * nr);
+                        for (int i = 0; i < full; i += MicroRows)
                         {
-                            Tile<TOps, TVec>(ref ai, lda, ref bp, kc, ref ci, ldc, mr, load);
-                        }
-                        else
-                        {
-                            // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
-                            ref float e = ref MemoryMarshal.GetReference(edge);
-                            for (int r = 0; r < mr; r++)
+                            ref float ai = ref Unsafe.Add(ref packed, i * kc);
+                            ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
+                            if (nc == nr)
                             {
-                                for (int j = 0; j < nr; j++)
-                                {
-                                    Unsafe.Add(ref e, r * nr + j) = load && j < nc ? Unsafe.Add(ref ci, (nint)r * ldc + j) : 0f;
-                                }
+                                // The first tile of a panel also prefetches the next panel's block, one line per k.
+                                nint prefetch = i == 0 && q + 1 < panel1 ? panelStride : 0;
+                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref ci, ldc, load, prefetch);
                             }
-                            Tile<TOps, TVec>(ref ai, lda, ref bp, kc, ref e, nr, mr, load);
-                            for (int r = 0; r < mr; r++)
+                            else
                             {
-                                for (int j = 0; j < nc; j++)
+                                // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
+                                EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
+                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref edge, nr, load, 0);
+                                EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
+                            }
+                        }
+                    }
+
+                    if (tail == 0)
+                    {
+                        continue;
+                    }
+
+                    // The last rows, over the panels just used (still in cache).
+                    ref float at = ref Unsafe.Add(ref aBlock, (nint)full * lda);
+                    ref float ct = ref Unsafe.Add(ref cBlock, (nint)full * ldc);
+                    ref float bp = ref Unsafe.Add(ref panels, p * panelStride + (nint)k0 * nr);
+                    ref float cp = ref Unsafe.Add(ref ct, p * nr);
+                    if (pEnd - p == group && pEnd <= fullPanels)
+                    {
+                        switch (tail)
+                        {
+                            case 1: Kernel1x4<TOps, TVec>(ref at, ref bp, panelStride, kc, ref cp, nr, load); break;
+                            case 2: Kernel2x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load); break;
+                            case 3: Kernel3x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load); break;
+                            case 4: Kernel4x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load); break;
+                            default: Kernel5x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load); break;
+                        }
+                    }
+                    else
+                    {
+                        // Fewer panels left than the group, or the zero-padded last panel: one row and panel at a time.
+                        for (int q = p; q < pEnd; q++)
+                        {
+                            ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
+                            int nc = Math.Min(nr, n - q * nr);
+                            for (int r = 0; r < tail; r++)
+                            {
+                                ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
+                                ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
+                                if (nc == nr)
                                 {
-                                    Unsafe.Add(ref ci, (nint)r * ldc + j) = Unsafe.Add(ref e, r * nr + j);
+                                    Kernel1x1<TOps, TVec>(ref ar, ref bq, kc, ref cr, load);
+                                }
+                                else
+                                {
+                                    EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
+                                    Kernel1x1<TOps, TVec>(ref ar, ref bq, kc, ref edge, load);
+                                    EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
                                 }
                             }
                         }
@@ -163,32 +228,56 @@ public static class Gemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, int rows, bool load)
-        where TOps : struct, IVectorOps<TVec>
-        where TVec : struct
+    private static void EdgeIn(ref float c, int ldc, ref float tile, int nr, int rows, int nc, bool load)
     {
-        if (rows == MicroRows)
+        for (int r = 0; r < rows; r++)
         {
-            Kernel6<TOps, TVec>(ref a, lda, ref b, kc, ref c, ldc, load);
-        }
-        else
-        {
-            for (int r = 0; r < rows; r++)
+            for (int j = 0; j < nr; j++)
             {
-                Kernel1<TOps, TVec>(ref Unsafe.Add(ref a, (nint)r * lda), ref b, kc, ref Unsafe.Add(ref c, (nint)r * ldc), load);
+                Unsafe.Add(ref tile, r * nr + j) = load && j < nc ? Unsafe.Add(ref c, (nint)r * ldc + j) : 0f;
             }
         }
     }
 
-    // 6 × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast = 15 registers (of 16 on AVX2, 32 on AVX-512).
+    private static void EdgeOut(ref float tile, int nr, ref float c, int ldc, int rows, int nc)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < nc; j++)
+            {
+                Unsafe.Add(ref c, (nint)r * ldc + j) = Unsafe.Add(ref tile, r * nr + j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the full tiles of an A block (<paramref name="rows"/>, a multiple of <see cref="MicroRows"/>, by <paramref name="kc"/>)
+    /// into micro-panels: for each tile, k-major, the tile's six values of one k side by side. The micro-kernel then
+    /// broadcasts from one sequential stream instead of six strided rows.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load)
+    private static void PackA(ref float a, int lda, int rows, int kc, ref float packed)
+    {
+        for (int i = 0; i < rows; i += MicroRows)
+        {
+            ref float tile = ref Unsafe.Add(ref packed, i * kc);
+            for (int r = 0; r < MicroRows; r++)
+            {
+                ref float row = ref Unsafe.Add(ref a, (nint)(i + r) * lda);
+                for (int k = 0; k < kc; k++) Unsafe.Add(ref tile, k * MicroRows + r) = Unsafe.Add(ref row, k);
+            }
+        }
+    }
+
+    // 6 rows × 1 panel (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast = 15 registers
+    // (of 16 on AVX2, 32 on AVX-512). A comes packed (six values per k, see PackA).
+    // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
         int w = TOps.Width, nr = 2 * w;
-        nint s = lda;
         ref float c0 = ref c;
         ref float c1 = ref Unsafe.Add(ref c, ldc);
         ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
@@ -214,20 +303,25 @@ public static class Gemm
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0)
+            {
+                Prefetch.Line(ref Unsafe.Add(ref bk, prefetch));
+                if (nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref bk, prefetch + Prefetch.LineFloats));
+            }
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec av = TOps.Broadcast(ak);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 1));
             x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 2 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 2));
             x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 3 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 3));
             x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 4 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 4));
             x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 5 * s));
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 5));
             x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-            ak = ref Unsafe.Add(ref ak, 1);
+            ak = ref Unsafe.Add(ref ak, MicroRows);
             bk = ref Unsafe.Add(ref bk, nr);
         }
 
@@ -239,8 +333,247 @@ public static class Gemm
         TOps.Store(x50, ref c5); TOps.Store(x51, ref Unsafe.Add(ref c5, w));
     }
 
-    // 1 × 2 vectors for the last rows of a block: same FMA chain per element as Kernel6.
-    private static void Kernel1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, bool load)
+    // 5 rows × 1 panel: 10 accumulators + 2 B + 1 broadcast = 13 registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel5x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width, nr = 2 * w;
+        nint s = lda;
+        ref float c0 = ref c;
+        ref float c1 = ref Unsafe.Add(ref c, ldc);
+        ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
+        ref float c3 = ref Unsafe.Add(ref c, 3 * (nint)ldc);
+        ref float c4 = ref Unsafe.Add(ref c, 4 * (nint)ldc);
+        TVec x00, x01, x10, x11, x20, x21, x30, x31, x40, x41;
+        if (load)
+        {
+            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w));
+            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w));
+            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w));
+            x30 = TOps.Load(ref c3); x31 = TOps.Load(ref Unsafe.Add(ref c3, w));
+            x40 = TOps.Load(ref c4); x41 = TOps.Load(ref Unsafe.Add(ref c4, w));
+        }
+        else
+        {
+            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = TOps.Zero;
+        }
+
+        ref float a0 = ref a;
+        ref float a3 = ref Unsafe.Add(ref a, 3 * s);
+        ref float bk = ref b;
+        for (int k = 0; k < kc; k++)
+        {
+            TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec av = TOps.Broadcast(a0);
+            x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+            av = TOps.Broadcast(Unsafe.Add(ref a0, s));
+            x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+            av = TOps.Broadcast(Unsafe.Add(ref a0, 2 * s));
+            x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+            av = TOps.Broadcast(a3);
+            x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+            av = TOps.Broadcast(Unsafe.Add(ref a3, s));
+            x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+            a0 = ref Unsafe.Add(ref a0, 1);
+            a3 = ref Unsafe.Add(ref a3, 1);
+            bk = ref Unsafe.Add(ref bk, nr);
+        }
+
+        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
+        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w));
+        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w));
+        TOps.Store(x30, ref c3); TOps.Store(x31, ref Unsafe.Add(ref c3, w));
+        TOps.Store(x40, ref c4); TOps.Store(x41, ref Unsafe.Add(ref c4, w));
+    }
+
+    // 4 rows × 1 panel: 8 accumulators + 2 B + 1 broadcast = 11 registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width, nr = 2 * w;
+        nint s = lda;
+        ref float c0 = ref c;
+        ref float c1 = ref Unsafe.Add(ref c, ldc);
+        ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
+        ref float c3 = ref Unsafe.Add(ref c, 3 * (nint)ldc);
+        TVec x00, x01, x10, x11, x20, x21, x30, x31;
+        if (load)
+        {
+            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w));
+            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w));
+            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w));
+            x30 = TOps.Load(ref c3); x31 = TOps.Load(ref Unsafe.Add(ref c3, w));
+        }
+        else
+        {
+            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = TOps.Zero;
+        }
+
+        ref float a0 = ref a;
+        ref float a2 = ref Unsafe.Add(ref a, 2 * s);
+        ref float bk = ref b;
+        for (int k = 0; k < kc; k++)
+        {
+            TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec av = TOps.Broadcast(a0);
+            x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+            av = TOps.Broadcast(Unsafe.Add(ref a0, s));
+            x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+            av = TOps.Broadcast(a2);
+            x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+            av = TOps.Broadcast(Unsafe.Add(ref a2, s));
+            x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+            a0 = ref Unsafe.Add(ref a0, 1);
+            a2 = ref Unsafe.Add(ref a2, 1);
+            bk = ref Unsafe.Add(ref bk, nr);
+        }
+
+        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
+        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w));
+        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w));
+        TOps.Store(x30, ref c3); TOps.Store(x31, ref Unsafe.Add(ref c3, w));
+    }
+
+    // 3 rows × 2 panels: 12 accumulators + 2 B + 1 broadcast = 15 registers (B reloaded per panel half).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel3x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width;
+        nint s = lda;
+        ref float c0 = ref c;
+        ref float c1 = ref Unsafe.Add(ref c, ldc);
+        ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
+        TVec x00, x01, x02, x03, x10, x11, x12, x13, x20, x21, x22, x23;
+        if (load)
+        {
+            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w)); x02 = TOps.Load(ref Unsafe.Add(ref c0, 2 * w)); x03 = TOps.Load(ref Unsafe.Add(ref c0, 3 * w));
+            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w)); x12 = TOps.Load(ref Unsafe.Add(ref c1, 2 * w)); x13 = TOps.Load(ref Unsafe.Add(ref c1, 3 * w));
+            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w)); x22 = TOps.Load(ref Unsafe.Add(ref c2, 2 * w)); x23 = TOps.Load(ref Unsafe.Add(ref c2, 3 * w));
+        }
+        else
+        {
+            x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = x20 = x21 = x22 = x23 = TOps.Zero;
+        }
+
+        ref float a0 = ref a;
+        ref float bk = ref b;
+        ref float bl = ref Unsafe.Add(ref b, panelStride);
+        for (int k = 0; k < kc; k++)
+        {
+            TVec p0 = TOps.Load(ref bk), p1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec av0 = TOps.Broadcast(a0), av1 = TOps.Broadcast(Unsafe.Add(ref a0, s)), av2 = TOps.Broadcast(Unsafe.Add(ref a0, 2 * s));
+            x00 = TOps.MultiplyAdd(av0, p0, x00); x01 = TOps.MultiplyAdd(av0, p1, x01);
+            x10 = TOps.MultiplyAdd(av1, p0, x10); x11 = TOps.MultiplyAdd(av1, p1, x11);
+            x20 = TOps.MultiplyAdd(av2, p0, x20); x21 = TOps.MultiplyAdd(av2, p1, x21);
+            p0 = TOps.Load(ref bl); p1 = TOps.Load(ref Unsafe.Add(ref bl, w));
+            x02 = TOps.MultiplyAdd(av0, p0, x02); x03 = TOps.MultiplyAdd(av0, p1, x03);
+            x12 = TOps.MultiplyAdd(av1, p0, x12); x13 = TOps.MultiplyAdd(av1, p1, x13);
+            x22 = TOps.MultiplyAdd(av2, p0, x22); x23 = TOps.MultiplyAdd(av2, p1, x23);
+            a0 = ref Unsafe.Add(ref a0, 1);
+            bk = ref Unsafe.Add(ref bk, nr);
+            bl = ref Unsafe.Add(ref bl, nr);
+        }
+
+        // Panel q's columns are C columns q·nr…; the second panel starts nr columns to the right.
+        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w)); TOps.Store(x02, ref Unsafe.Add(ref c0, nr)); TOps.Store(x03, ref Unsafe.Add(ref c0, nr + w));
+        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w)); TOps.Store(x12, ref Unsafe.Add(ref c1, nr)); TOps.Store(x13, ref Unsafe.Add(ref c1, nr + w));
+        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w)); TOps.Store(x22, ref Unsafe.Add(ref c2, nr)); TOps.Store(x23, ref Unsafe.Add(ref c2, nr + w));
+    }
+
+    // 2 rows × 2 panels: 8 accumulators + 4 B + 2 broadcasts = 14 registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel2x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width;
+        nint s = lda;
+        ref float c0 = ref c;
+        ref float c1 = ref Unsafe.Add(ref c, ldc);
+        TVec x00, x01, x02, x03, x10, x11, x12, x13;
+        if (load)
+        {
+            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w)); x02 = TOps.Load(ref Unsafe.Add(ref c0, nr)); x03 = TOps.Load(ref Unsafe.Add(ref c0, nr + w));
+            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w)); x12 = TOps.Load(ref Unsafe.Add(ref c1, nr)); x13 = TOps.Load(ref Unsafe.Add(ref c1, nr + w));
+        }
+        else
+        {
+            x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = TOps.Zero;
+        }
+
+        ref float a0 = ref a;
+        ref float bk = ref b;
+        ref float bl = ref Unsafe.Add(ref b, panelStride);
+        for (int k = 0; k < kc; k++)
+        {
+            TVec p0 = TOps.Load(ref bk), p1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec q0 = TOps.Load(ref bl), q1 = TOps.Load(ref Unsafe.Add(ref bl, w));
+            TVec av0 = TOps.Broadcast(a0), av1 = TOps.Broadcast(Unsafe.Add(ref a0, s));
+            x00 = TOps.MultiplyAdd(av0, p0, x00); x01 = TOps.MultiplyAdd(av0, p1, x01);
+            x02 = TOps.MultiplyAdd(av0, q0, x02); x03 = TOps.MultiplyAdd(av0, q1, x03);
+            x10 = TOps.MultiplyAdd(av1, p0, x10); x11 = TOps.MultiplyAdd(av1, p1, x11);
+            x12 = TOps.MultiplyAdd(av1, q0, x12); x13 = TOps.MultiplyAdd(av1, q1, x13);
+            a0 = ref Unsafe.Add(ref a0, 1);
+            bk = ref Unsafe.Add(ref bk, nr);
+            bl = ref Unsafe.Add(ref bl, nr);
+        }
+
+        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w)); TOps.Store(x02, ref Unsafe.Add(ref c0, nr)); TOps.Store(x03, ref Unsafe.Add(ref c0, nr + w));
+        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w)); TOps.Store(x12, ref Unsafe.Add(ref c1, nr)); TOps.Store(x13, ref Unsafe.Add(ref c1, nr + w));
+    }
+
+    // 1 row × 4 panels (the whole product at batch size 1): 8 accumulators + 8 B loads folded into the FMAs + 1 broadcast.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel1x4<TOps, TVec>(ref float a, ref float b, nint panelStride, int kc, ref float c, int nr, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width;
+        TVec x0, x1, x2, x3, x4, x5, x6, x7;
+        if (load)
+        {
+            x0 = TOps.Load(ref c); x1 = TOps.Load(ref Unsafe.Add(ref c, w));
+            x2 = TOps.Load(ref Unsafe.Add(ref c, nr)); x3 = TOps.Load(ref Unsafe.Add(ref c, nr + w));
+            x4 = TOps.Load(ref Unsafe.Add(ref c, 2 * nr)); x5 = TOps.Load(ref Unsafe.Add(ref c, 2 * nr + w));
+            x6 = TOps.Load(ref Unsafe.Add(ref c, 3 * nr)); x7 = TOps.Load(ref Unsafe.Add(ref c, 3 * nr + w));
+        }
+        else
+        {
+            x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = TOps.Zero;
+        }
+
+        ref float b0 = ref b;
+        ref float b1 = ref Unsafe.Add(ref b, panelStride);
+        ref float b2 = ref Unsafe.Add(ref b, 2 * panelStride);
+        ref float b3 = ref Unsafe.Add(ref b, 3 * panelStride);
+        for (int k = 0; k < kc; k++)
+        {
+            TVec av = TOps.Broadcast(Unsafe.Add(ref a, k));
+            x0 = TOps.MultiplyAdd(av, TOps.Load(ref b0), x0); x1 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b0, w)), x1);
+            x2 = TOps.MultiplyAdd(av, TOps.Load(ref b1), x2); x3 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b1, w)), x3);
+            x4 = TOps.MultiplyAdd(av, TOps.Load(ref b2), x4); x5 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b2, w)), x5);
+            x6 = TOps.MultiplyAdd(av, TOps.Load(ref b3), x6); x7 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b3, w)), x7);
+            b0 = ref Unsafe.Add(ref b0, nr);
+            b1 = ref Unsafe.Add(ref b1, nr);
+            b2 = ref Unsafe.Add(ref b2, nr);
+            b3 = ref Unsafe.Add(ref b3, nr);
+        }
+
+        TOps.Store(x0, ref c); TOps.Store(x1, ref Unsafe.Add(ref c, w));
+        TOps.Store(x2, ref Unsafe.Add(ref c, nr)); TOps.Store(x3, ref Unsafe.Add(ref c, nr + w));
+        TOps.Store(x4, ref Unsafe.Add(ref c, 2 * nr)); TOps.Store(x5, ref Unsafe.Add(ref c, 2 * nr + w));
+        TOps.Store(x6, ref Unsafe.Add(ref c, 3 * nr)); TOps.Store(x7, ref Unsafe.Add(ref c, 3 * nr + w));
+    }
+
+    // 1 row × 1 panel, for leftovers at the right edge: same FMA chain per element as every other kernel.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel1x1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, bool load)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Elmo.Kernels.Gemm;
 
 /// <summary>
@@ -34,16 +37,35 @@ public sealed class PackedMatrix
     /// <param name="columns">N, the number of output columns.</param>
     /// <param name="path">The kernel path the panels are laid out for; defaults to <see cref="KernelPaths.Best"/>.</param>
     public PackedMatrix(int rows, int columns, KernelPath? path = null)
+        : this(rows, columns, path ?? KernelPaths.Best, requireHardware: true)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="requireHardware"/> false, lays the matrix out for a path this machine does not
+    /// accelerate: <see cref="Gemm"/> then runs that path's code on the runtime's software-emulated vectors
+    /// (slow, but it checks the tiling of that path on any machine). For tests only.
+    /// </summary>
+    internal PackedMatrix(int rows, int columns, KernelPath path, bool requireHardware)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        Path = path ?? KernelPaths.Best;
-        KernelPaths.EnsureSupported(Path);
+        Path = path;
+        if (requireHardware) KernelPaths.EnsureSupported(Path);
+        _ = KernelPaths.Width(Path);
         Rows = rows;
         Columns = columns;
         PanelWidth = 2 * KernelPaths.Width(Path);
         PanelCount = (columns + PanelWidth - 1) / PanelWidth;
         _panels = new float[(long)PanelCount * PanelWidth * rows];
+    }
+
+    /// <summary>Packs <paramref name="source"/> for <paramref name="path"/> even when the hardware lacks it (see the constructor above). For tests only.</summary>
+    internal static PackedMatrix Emulated(ReadOnlySpan<float> source, int rows, int columns, KernelPath path)
+    {
+        var packed = new PackedMatrix(rows, columns, path, requireHardware: false);
+        for (int k = 0; k < rows; k++) packed.SetRow(k, source.Slice(k * columns, columns));
+        return packed;
     }
 
     /// <summary>K: rows of the packed matrix.</summary>
@@ -69,18 +91,50 @@ public sealed class PackedMatrix
     /// <summary>Writes row <paramref name="k"/> of B (length <see cref="Columns"/>) into the panels.</summary>
     public void SetRow(int k, ReadOnlySpan<float> row)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(k);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(k, Rows);
         if (row.Length != Columns)
         {
             throw new ArgumentException($"Row has {row.Length} values, expected {Columns}.", nameof(row));
         }
+        SetRows(k, row, Columns, 0);
+    }
 
-        for (int p = 0; p < PanelCount; p++)
+    /// <summary>
+    /// Writes a block of consecutive rows, or a column range of them, into the panels: <paramref name="rows"/> holds
+    /// <c>rows.Length / width</c> row-major rows of <paramref name="width"/> values, which become rows
+    /// <paramref name="k0"/>… of B in columns <paramref name="column0"/>…<paramref name="column0"/> + <paramref name="width"/> − 1.
+    /// Lets a loader pack a large matrix block by block, or place two matrices side by side, without a full-size copy.
+    /// </summary>
+    /// <param name="k0">First row of B to write.</param>
+    /// <param name="rows">The values, a whole number of rows of <paramref name="width"/>.</param>
+    /// <param name="width">Values per row.</param>
+    /// <param name="column0">First column of B the rows go to.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void SetRows(int k0, ReadOnlySpan<float> rows, int width, int column0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k0);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegative(column0);
+        if (column0 + width > Columns) throw new ArgumentOutOfRangeException(nameof(width), width, $"Columns {column0}…{column0 + width - 1} lie outside the {Columns} columns.");
+        if (rows.Length % width != 0) throw new ArgumentException($"{rows.Length} values are not a whole number of rows of {width}.", nameof(rows));
+        int count = rows.Length / width;
+        if (k0 + count > Rows) throw new ArgumentOutOfRangeException(nameof(k0), k0, $"Rows {k0}…{k0 + count - 1} lie outside the {Rows} rows.");
+
+        int nr = PanelWidth;
+        ref float src = ref MemoryMarshal.GetReference(rows);
+        ref float panels = ref MemoryMarshal.GetArrayDataReference(_panels);
+        // Panel by panel, so that the writes run sequentially through each panel.
+        for (int j = column0; j < column0 + width;)
         {
-            int j0 = p * PanelWidth;
-            int n = Math.Min(PanelWidth, Columns - j0);
-            row.Slice(j0, n).CopyTo(_panels.AsSpan((int)(((long)p * Rows + k) * PanelWidth), n));
+            int p = j / nr, offset = j - p * nr;
+            int segment = Math.Min(nr - offset, column0 + width - j);
+            ref float dst = ref Unsafe.Add(ref panels, ((nint)p * Rows + k0) * nr + offset);
+            ref float from = ref Unsafe.Add(ref src, j - column0);
+            for (int r = 0; r < count; r++)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nint)r * width), segment)
+                    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, (nint)r * nr), segment));
+            }
+            j += segment;
         }
     }
 

@@ -1,4 +1,6 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Elmo.Kernels.Simd;
 
 namespace Elmo.Kernels.Recurrent;
 
@@ -6,44 +8,36 @@ namespace Elmo.Kernels.Recurrent;
 /// The element-wise part of one LSTM step for one row, fused over the four gate blocks, with the
 /// gate pre-activations in TensorFlow's order <c>[i | j | f | o]</c> (input, new memory, forget,
 /// output), each <c>cellDim</c> wide; the forget bias is expected to be folded into the
-/// pre-activations already.
+/// pre-activations already. One pass over memory: every gate is read once, the cell and the output written once.
 /// </summary>
 public static class LstmCell
 {
     /// <summary>
-    /// <c>c = clip(σ(i)·tanh(j) + σ(f)·c, ±cellClip)</c>, <c>h = σ(o)·tanh(c)</c>.
+    /// <c>c = clip(σ(f)·c + σ(i)·tanh(j), ±cellClip)</c>, <c>h = σ(o)·tanh(c)</c>.
     /// </summary>
-    /// <param name="gates">Pre-activations <c>[i|j|f|o]</c> (4·C); overwritten as scratch.</param>
+    /// <param name="gates">Pre-activations <c>[i|j|f|o]</c> (4·C); not modified.</param>
     /// <param name="cell">Memory cell (C): previous value in, new value out.</param>
     /// <param name="hidden">Destination for the pre-projection output <c>σ(o)·tanh(c)</c> (C).</param>
     /// <param name="cellClip">Clip bound for the memory cell; 0 or less, or infinity, disables clipping.</param>
-    public static void Step(Span<float> gates, Span<float> cell, Span<float> hidden, float cellClip)
+    public static void Step(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, float cellClip) =>
+        Step(gates, cell, hidden, cellClip, null);
+
+    /// <summary><see cref="Step(ReadOnlySpan{float}, Span{float}, Span{float}, float)"/> on a chosen path (tests).</summary>
+    internal static void Step(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, float cellClip, KernelPath? path)
     {
         int c = cell.Length;
         if (gates.Length != 4 * c) throw new ArgumentException($"Gates hold {gates.Length} values, expected 4 × {c}.", nameof(gates));
         if (hidden.Length != c) throw new ArgumentException($"Hidden holds {hidden.Length} values, expected {c}.", nameof(hidden));
-
-        Span<float> i = gates[..c], j = gates.Slice(c, c), f = gates.Slice(2 * c, c), o = gates.Slice(3 * c, c);
-        TensorPrimitives.Sigmoid(i, i);
-        TensorPrimitives.Tanh(j, j);
-        TensorPrimitives.Multiply(i, j, i);                 // i ← σ(i)·tanh(j)
-        TensorPrimitives.Sigmoid(f, f);
-        TensorPrimitives.MultiplyAdd(f, cell, i, cell);     // c ← σ(f)·c + σ(i)·tanh(j)
-        if (cellClip > 0 && float.IsFinite(cellClip))
-        {
-            Clip.Apply(cell, cellClip);
-        }
-        TensorPrimitives.Sigmoid(o, o);
-        TensorPrimitives.Tanh(cell, hidden);
-        TensorPrimitives.Multiply(o, hidden, hidden);       // h ← σ(o)·tanh(c)
+        var kernel = new StepKernel(gates, cell, hidden, cellClip > 0 && float.IsFinite(cellClip) ? cellClip : float.PositiveInfinity);
+        VectorKernel.Run(ref kernel, path);
     }
 
-    /// <summary>Scalar reference for <see cref="Step"/> in double precision, same signature.</summary>
+    /// <summary>Scalar reference for <see cref="Step(ReadOnlySpan{float}, Span{float}, Span{float}, float)"/> in double precision, same signature.</summary>
     /// <param name="gates">Pre-activations <c>[i|j|f|o]</c> (4·C); not modified.</param>
     /// <param name="cell">Memory cell (C): previous value in, new value out.</param>
     /// <param name="hidden">Destination for <c>σ(o)·tanh(c)</c> (C).</param>
     /// <param name="cellClip">Clip bound; 0 or less, or infinity, disables clipping.</param>
-    public static void StepReference(Span<float> gates, Span<float> cell, Span<float> hidden, float cellClip)
+    public static void StepReference(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, float cellClip)
     {
         int c = cell.Length;
         for (int k = 0; k < c; k++)
@@ -57,4 +51,39 @@ public static class LstmCell
     }
 
     private static double Sigmoid(double x) => 1.0 / (1.0 + Math.Exp(-x));
+
+    private readonly ref struct StepKernel(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, float clip) : IVectorKernel
+    {
+        private readonly ReadOnlySpan<float> _gates = gates;
+        private readonly Span<float> _cell = cell;
+        private readonly Span<float> _hidden = hidden;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TOps, TVec>()
+            where TOps : struct, IVectorOps<TVec>
+            where TVec : struct
+        {
+            int n = _cell.Length, k = 0;
+            ref float g = ref MemoryMarshal.GetReference(_gates);
+            ref float c = ref MemoryMarshal.GetReference(_cell);
+            ref float h = ref MemoryMarshal.GetReference(_hidden);
+            for (; k <= n - TOps.Width; k += TOps.Width) Body<TOps, TVec>(ref g, ref c, ref h, n, k, clip);
+            for (; k < n; k++) Body<ScalarOps, float>(ref g, ref c, ref h, n, k, clip);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Body<TOps, TVec>(ref float g, ref float c, ref float h, int n, int k, float clip)
+            where TOps : struct, IVectorOps<TVec>
+            where TVec : struct
+        {
+            TVec i = VectorMath.Sigmoid<TOps, TVec>(TOps.Load(ref Unsafe.Add(ref g, k)));
+            TVec j = VectorMath.Tanh<TOps, TVec>(TOps.Load(ref Unsafe.Add(ref g, n + k)));
+            TVec f = VectorMath.Sigmoid<TOps, TVec>(TOps.Load(ref Unsafe.Add(ref g, 2 * n + k)));
+            TVec o = VectorMath.Sigmoid<TOps, TVec>(TOps.Load(ref Unsafe.Add(ref g, 3 * n + k)));
+            TVec m = TOps.MultiplyAdd(f, TOps.Load(ref Unsafe.Add(ref c, k)), TOps.Multiply(i, j));
+            m = TOps.Min(TOps.Broadcast(clip), TOps.Max(TOps.Broadcast(-clip), m)); // ±∞ when clipping is off; NaN passes
+            TOps.Store(m, ref Unsafe.Add(ref c, k));
+            TOps.Store(TOps.Multiply(o, VectorMath.Tanh<TOps, TVec>(m)), ref Unsafe.Add(ref h, k));
+        }
+    }
 }
