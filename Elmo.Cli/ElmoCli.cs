@@ -43,6 +43,7 @@ public static class ElmoCli
         root.Subcommands.Add(CompareCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(MakeModelCommand.Create(console));
+        root.Subcommands.Add(BenchCommand.Create(console));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

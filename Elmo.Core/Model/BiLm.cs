@@ -59,38 +59,54 @@ internal static class BiLm
         if (cache is null) CharCnnEncoder.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads, timings);
         else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
         start = Stopwatch.GetTimestamp();
+        // Layer 0: the token representation of every position, duplicated [x, x]: (batch, T, 2P)
         var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
-        var x0 = scratch.Forward.Floats("bilm.input", (long)total * p);
-        for (int i = 0; i < total; i++) embedded.Slice(tokenOf[i] * p, p).CopyTo(x0.Slice(i * p, p));
-        Scatter(layers, 0, batch, maxLen, d, offsets, lengths, x0, p, 0);
-        Scatter(layers, 0, batch, maxLen, d, offsets, lengths, x0, p, p);
-        x0.CopyTo(scratch.Backward.Floats("bilm.input", (long)total * p));
+        for (int r = 0; r < batch; r++)
+        {
+            for (int t = 0; t < lengths[r]; t++)
+            {
+                var x = embedded.Slice(tokenOf[offsets[r] + t] * p, p);
+                var at = layers.AsSpan((r * maxLen + t) * d, d);
+                x.CopyTo(at);
+                x.CopyTo(at[p..]);
+            }
+        }
 
         // Rows longest first; stable so that equal lengths keep their order.
         var order = Enumerable.Range(0, batch).OrderByDescending(b => lengths[b]).ToArray();
         timings?.AddOther(start);
 
-        for (int l = 0; l < o.Lstm.Layers; l++)
+        // Layer l + 1 of direction dir reads that direction's half of layer l and writes its half of layer l + 1,
+        // in place in the output: (batch, T, P) per direction, row stride T·2P, time stride 2P.
+        int slab = batch * maxLen * d;
+        for (int l = 0; l < o.Lstm.Layers && batch > 0; l++)
         {
             int layer = l;
             void RunDirection(int dir)
             {
                 var dws = dir == 0 ? scratch.Forward : scratch.Backward;
-                var input = dws.Floats("bilm.input", (long)total * p);
-                var output = dws.Floats("bilm.output", (long)total * p);
+                var input = layers.AsSpan(layer * slab + dir * p, slab - dir * p);
+                var output = layers.AsSpan((layer + 1) * slab + dir * p, slab - dir * p);
                 LstmLayerRunner.Run(
                     weights.Lstm[dir][layer], o.Lstm, backward: dir == 1,
-                    input, offsets, lengths, order,
-                    state.Hidden[layer * 2 + dir], state.Cell[layer * 2 + dir], output, dws, threads > 1 ? Math.Max(1, threads / 2) : 1);
+                    input, output, maxLen * d, d, lengths, order,
+                    state.Hidden[layer * 2 + dir], state.Cell[layer * 2 + dir], dws, threads > 1 ? Math.Max(1, threads / 2) : 1);
                 if (layer > 0 && o.Lstm.UseSkipConnections)
                 {
-                    TensorPrimitives.Add(output, input, output); // skip connection, after the state was recorded
+                    // Skip connection, after the state was recorded: output += input, position by position.
+                    for (int r = 0; r < batch; r++)
+                    {
+                        for (int t = 0; t < lengths[r]; t++)
+                        {
+                            int at = (r * maxLen + t) * d;
+                            TensorPrimitives.Add(output.Slice(at, p), input.Slice(at, p), output.Slice(at, p));
+                        }
+                    }
                 }
-                output.CopyTo(input); // the next layer's input
             }
 
             start = Stopwatch.GetTimestamp();
-            if (threads > 1 && batch > 0)
+            if (threads > 1)
             {
                 Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 }, () => RunDirection(0), () => RunDirection(1));
             }
@@ -100,27 +116,11 @@ internal static class BiLm
                 RunDirection(1);
             }
             timings?.AddLstm(start);
-            start = Stopwatch.GetTimestamp();
-
-            Scatter(layers, l + 1, batch, maxLen, d, offsets, lengths, scratch.Forward.Floats("bilm.input", (long)total * p), p, 0);
-            Scatter(layers, l + 1, batch, maxLen, d, offsets, lengths, scratch.Backward.Floats("bilm.input", (long)total * p), p, p);
-            timings?.AddOther(start);
         }
 
         var mask = new byte[batch * maxLen];
         for (int b = 0; b < batch; b++) mask.AsSpan(b * maxLen, lengths[b]).Fill(1);
         return new BiLmOutput(layers, mask, (int[])lengths.Clone(), o.OutputLayers, batch, maxLen, d, includesBoundaries: true);
-    }
-
-    private static void Scatter(float[] layers, int layer, int batch, int maxLen, int d, int[] offsets, int[] lengths, ReadOnlySpan<float> compact, int p, int column)
-    {
-        for (int b = 0; b < batch; b++)
-        {
-            for (int t = 0; t < lengths[b]; t++)
-            {
-                compact.Slice((offsets[b] + t) * p, p).CopyTo(layers.AsSpan((int)((((long)layer * batch + b) * maxLen + t) * d + column), p));
-            }
-        }
     }
 
     private static string Key(ReadOnlySpan<int> ids)

@@ -12,7 +12,10 @@ namespace Elmo.Core;
 internal static class CharCnnEncoder
 {
     /// <summary>Tokens per convolution chunk: bounds the convolution scratch (tokens · positions · filters).</summary>
-    private const int ChunkTokens = 32;
+    private const int ChunkTokens = 16;
+
+    /// <summary>Tokens per highway and projection chunk: bounds that scratch (tokens · 2 · filters) while keeping the GEMMs tall.</summary>
+    private const int HighwayChunkTokens = 256;
 
     /// <summary>
     /// Encodes <paramref name="tokens"/> tokens given by their character ids (<c>tokens × max_chars</c>, +1 shifted)
@@ -20,11 +23,31 @@ internal static class CharCnnEncoder
     /// </summary>
     public static void Encode(ElmoWeights weights, ReadOnlySpan<int> ids, int tokens, Span<float> destination, Workspace ws, int threads, StageTimings? timings = null)
     {
-        long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
-        int chars = o.CharCnn.MaxCharactersPerToken, d = o.CharCnn.EmbeddingDim, f = o.CharCnn.FilterCount, p = o.Lstm.ProjectionDim;
+        int chars = o.CharCnn.MaxCharactersPerToken, f = o.CharCnn.FilterCount, p = o.Lstm.ProjectionDim;
+        for (int t0 = 0; t0 < tokens; t0 += HighwayChunkTokens)
+        {
+            int n = Math.Min(HighwayChunkTokens, tokens - t0);
+            long start = Stopwatch.GetTimestamp();
+
+            // (n, max_chars) ids -> (n, filters)
+            Span<float> features = ws.Floats("cnn.features", (long)n * f);
+            Convolve(weights, ids.Slice(t0 * chars, n * chars), n, features, ws, threads);
+            timings?.AddCharCnn(start);
+            start = Stopwatch.GetTimestamp();
+
+            // (n, filters) -> (n, projection_dim)
+            HighwayAndProject(weights, features, n, destination.Slice(t0 * p, n * p), ws, threads);
+            timings?.AddHighway(start);
+        }
+    }
+
+    /// <summary>Character embedding, the convolutions, max-pooling and activation: <c>(tokens, max_chars)</c> ids -> <c>(tokens, filters)</c>.</summary>
+    private static void Convolve(ElmoWeights weights, ReadOnlySpan<int> ids, int tokens, Span<float> features, Workspace ws, int threads)
+    {
+        var o = weights.Options;
+        int chars = o.CharCnn.MaxCharactersPerToken, d = o.CharCnn.EmbeddingDim, f = o.CharCnn.FilterCount;
         bool tanh = o.CharCnn.Activation == CharActivation.Tanh;
-        Span<float> features = ws.Floats("cnn.features", (long)tokens * f);
         for (int t0 = 0; t0 < tokens; t0 += ChunkTokens)
         {
             int n = Math.Min(ChunkTokens, tokens - t0);
@@ -50,9 +73,12 @@ internal static class CharCnnEncoder
                 column += nf;
             }
         }
+    }
 
-        timings?.AddCharCnn(start);
-        start = Stopwatch.GetTimestamp();
+    /// <summary>Highway layers, then the projection: <c>(tokens, filters)</c> -> <c>(tokens, projection_dim)</c>; <paramref name="features"/> is overwritten.</summary>
+    private static void HighwayAndProject(ElmoWeights weights, Span<float> features, int tokens, Span<float> destination, Workspace ws, int threads)
+    {
+        int f = weights.Options.CharCnn.FilterCount, p = weights.Options.Lstm.ProjectionDim;
 
         // Highway layers: (tokens, f) -> (tokens, f)
         foreach (var hw in weights.Highways)
@@ -73,6 +99,5 @@ internal static class CharCnnEncoder
         {
             features[..(tokens * f)].CopyTo(destination);
         }
-        timings?.AddHighway(start);
     }
 }

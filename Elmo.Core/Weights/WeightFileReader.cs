@@ -75,13 +75,13 @@ internal static class WeightFileReader
         var cnn = options.CharCnn;
         var lstm = options.Lstm;
         int d = cnn.EmbeddingDim, f = cnn.FilterCount, p = lstm.ProjectionDim, c = lstm.CellDim;
-        var items = new List<Action<IWeightSource>>();
+        var items = new List<Action<IWeightSource, ReadBuffer>>();
 
         // char_embed: (rows, d) -> (rows + 1, d) with the zero padding row for id 0.
         int rows = cnn.EmbeddingRows;
         var charEmbedding = new float[(rows + 1) * d];
         var convolutions = new ConvolutionWeights[cnn.Filters.Count];
-        items.Add(src =>
+        items.Add((src, buffer) =>
         {
             src.ReadInto("char_embed", [rows, d], charEmbedding.AsSpan(d));
             for (int i = 0; i < convolutions.Length; i++)
@@ -97,12 +97,12 @@ internal static class WeightFileReader
         for (int k = 0; k < highways.Length; k++)
         {
             int layer = k;
-            items.Add(src =>
+            items.Add((src, buffer) =>
             {
                 // [W_transform | W_carry] side by side: F × 2F.
                 var packed = new PackedMatrix(f, 2 * f);
-                PackRows(src, $"CNN_high_{layer}/W_transform", [f, f], 0, packed, 0);
-                PackRows(src, $"CNN_high_{layer}/W_carry", [f, f], 0, packed, f);
+                PackRows(src, buffer, $"CNN_high_{layer}/W_transform", [f, f], 0, packed, 0);
+                PackRows(src, buffer, $"CNN_high_{layer}/W_carry", [f, f], 0, packed, f);
                 var bias = new float[2 * f];
                 src.ReadInto($"CNN_high_{layer}/b_transform", [f], bias.AsSpan(0, f));
                 src.ReadInto($"CNN_high_{layer}/b_carry", [f], bias.AsSpan(f, f));
@@ -114,10 +114,10 @@ internal static class WeightFileReader
         float[]? projectionBias = null;
         if (options.HasProjection)
         {
-            items.Add(src =>
+            items.Add((src, buffer) =>
             {
                 var packed = new PackedMatrix(f, p);
-                PackRows(src, "CNN_proj/W_proj", [f, p], 0, packed, 0);
+                PackRows(src, buffer, "CNN_proj/W_proj", [f, p], 0, packed, 0);
                 projectionBias = src.Read("CNN_proj/b_proj", [p]);
                 projection = packed;
             });
@@ -132,18 +132,18 @@ internal static class WeightFileReader
                 var target = layers[dir];
                 int layer = l;
                 string prefix = $"RNN_{dir}/RNN/MultiRNNCell/Cell{l}/LSTMCell";
-                items.Add(src =>
+                items.Add((src, buffer) =>
                 {
                     int input = p; // layer 0 reads the token representation, later layers the previous layer; both are P wide
                     // W_0 = [W_x; W_h]: (input + P) × 4C, packed straight into the two matrices block by block.
                     var wx = new PackedMatrix(input, 4 * c);
                     var wh = new PackedMatrix(p, 4 * c);
-                    PackRows(src, $"{prefix}/W_0", [input + p, 4 * c], 0, wx, 0);
-                    PackRows(src, $"{prefix}/W_0", [input + p, 4 * c], input, wh, 0);
+                    PackRows(src, buffer, $"{prefix}/W_0", [input + p, 4 * c], 0, wx, 0);
+                    PackRows(src, buffer, $"{prefix}/W_0", [input + p, 4 * c], input, wh, 0);
                     var bias = src.Read($"{prefix}/B", [4 * c]);
                     for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
                     var wp = new PackedMatrix(c, p);
-                    PackRows(src, $"{prefix}/W_P_0", [c, p], 0, wp, 0);
+                    PackRows(src, buffer, $"{prefix}/W_P_0", [c, p], 0, wp, 0);
                     target[layer] = new LstmLayerWeights(wx, wh, bias, wp);
                 });
             }
@@ -153,12 +153,16 @@ internal static class WeightFileReader
         return new ElmoWeights(options, charEmbedding, convolutions, highways, projection, projectionBias, layers);
     }
 
-    /// <summary>Runs the items on one thread per source, taking them in order; rethrows the first failed item's exception.</summary>
-    private static void RunInFileOrder(List<Action<IWeightSource>> items, IReadOnlyList<IWeightSource> sources)
+    /// <summary>
+    /// Runs the items on one thread per source, taking them in order, each thread with its own read buffer; rethrows the
+    /// first failed item's exception.
+    /// </summary>
+    private static void RunInFileOrder(List<Action<IWeightSource, ReadBuffer>> items, IReadOnlyList<IWeightSource> sources)
     {
         if (sources.Count == 1)
         {
-            foreach (var item in items) item(sources[0]);
+            var buffer = new ReadBuffer();
+            foreach (var item in items) item(sources[0], buffer);
             return;
         }
 
@@ -166,11 +170,12 @@ internal static class WeightFileReader
         int next = -1;
         void Work(IWeightSource src)
         {
+            var buffer = new ReadBuffer();
             for (int i = Interlocked.Increment(ref next); i < items.Count; i = Interlocked.Increment(ref next))
             {
                 try
                 {
-                    items[i](src);
+                    items[i](src, buffer);
                 }
                 catch (Exception e)
                 {
@@ -191,21 +196,33 @@ internal static class WeightFileReader
 
     /// <summary>
     /// Packs rows <paramref name="row0"/>… of the 2-D dataset <paramref name="name"/> (as many as <paramref name="packed"/> has)
-    /// into <paramref name="packed"/> from column <paramref name="column0"/>, through one small reused buffer when the source
+    /// into <paramref name="packed"/> from column <paramref name="column0"/>, through the caller's small reused buffer when the source
     /// can read parts of a dataset: no full-size temporary copy of the weights is made.
     /// </summary>
-    private static void PackRows(IWeightSource src, string name, int[] shape, int row0, PackedMatrix packed, int column0)
+    private static void PackRows(IWeightSource src, ReadBuffer reader, string name, int[] shape, int row0, PackedMatrix packed, int column0)
     {
         int width = shape[1], rows = packed.Rows;
-        int block = src.CanReadRows ? Math.Clamp(PackBlockFloats / Math.Max(1, width), 1, Math.Max(1, rows)) : Math.Max(1, rows);
         if (rows == 0 || width == 0) return;
-        var buffer = new float[(long)block * width];
+        int block = src.CanReadRows ? Math.Clamp(PackBlockFloats / width, 1, rows) : rows;
+        var buffer = reader.Get((long)block * width);
         for (int r = 0; r < rows; r += block)
         {
             int n = Math.Min(block, rows - r);
             var part = buffer.AsSpan(0, n * width);
             src.ReadRows(name, shape, row0 + r, part);
             packed.SetRows(r, part, width, column0);
+        }
+    }
+
+    /// <summary>One loader thread's read buffer, grown on demand (to at most one block for sources that read rows).</summary>
+    private sealed class ReadBuffer
+    {
+        private float[] _data = [];
+
+        public float[] Get(long length)
+        {
+            if (_data.Length < length) _data = new float[length];
+            return _data;
         }
     }
 

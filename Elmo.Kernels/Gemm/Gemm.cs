@@ -190,13 +190,15 @@ public static class Gemm
                     ref float cp = ref Unsafe.Add(ref ct, p * nr);
                     if (pEnd - p == group && pEnd <= fullPanels)
                     {
+                        // Without full tiles (small batches, memory-bound) these also prefetch the next group of panels.
+                        nint prefetch = full == 0 && pEnd + group <= panel1 ? group * panelStride : 0;
                         switch (tail)
                         {
-                            case 1: Kernel1x4<TOps, TVec>(ref at, ref bp, panelStride, kc, ref cp, nr, load); break;
-                            case 2: Kernel2x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load); break;
-                            case 3: Kernel3x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load); break;
-                            case 4: Kernel4x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load); break;
-                            default: Kernel5x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load); break;
+                            case 1: Kernel1x4<TOps, TVec>(ref at, ref bp, panelStride, kc, ref cp, nr, load, prefetch); break;
+                            case 2: Kernel2x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load, prefetch); break;
+                            case 3: Kernel3x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load, prefetch); break;
+                            case 4: Kernel4x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load, prefetch); break;
+                            default: Kernel5x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load, prefetch); break;
                         }
                     }
                     else
@@ -226,6 +228,14 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>Prefetches one k-row of a panel (<paramref name="nr"/> floats: one cache line, two at AVX-512).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRow(ref float row, int nr)
+    {
+        Prefetch.Line(ref row);
+        if (nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref row, Prefetch.LineFloats));
     }
 
     private static void EdgeIn(ref float c, int ldc, ref float tile, int nr, int rows, int nc, bool load)
@@ -303,11 +313,7 @@ public static class Gemm
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
-            if (prefetch != 0)
-            {
-                Prefetch.Line(ref Unsafe.Add(ref bk, prefetch));
-                if (nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref bk, prefetch + Prefetch.LineFloats));
-            }
+            if (prefetch != 0) PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec av = TOps.Broadcast(ak);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -335,7 +341,7 @@ public static class Gemm
 
     // 5 rows × 1 panel: 10 accumulators + 2 B + 1 broadcast = 13 registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel5x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load)
+    private static void Kernel5x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -365,6 +371,7 @@ public static class Gemm
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0) PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec av = TOps.Broadcast(a0);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -390,7 +397,7 @@ public static class Gemm
 
     // 4 rows × 1 panel: 8 accumulators + 2 B + 1 broadcast = 11 registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load)
+    private static void Kernel4x1<TOps, TVec>(ref float a, int lda, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -418,6 +425,7 @@ public static class Gemm
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0) PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec av = TOps.Broadcast(a0);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -440,7 +448,7 @@ public static class Gemm
 
     // 3 rows × 2 panels: 12 accumulators + 2 B + 1 broadcast = 15 registers (B reloaded per panel half).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel3x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load)
+    private static void Kernel3x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -466,6 +474,11 @@ public static class Gemm
         ref float bl = ref Unsafe.Add(ref b, panelStride);
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0)
+            {
+                PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref bl, prefetch), nr);
+            }
             TVec p0 = TOps.Load(ref bk), p1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec av0 = TOps.Broadcast(a0), av1 = TOps.Broadcast(Unsafe.Add(ref a0, s)), av2 = TOps.Broadcast(Unsafe.Add(ref a0, 2 * s));
             x00 = TOps.MultiplyAdd(av0, p0, x00); x01 = TOps.MultiplyAdd(av0, p1, x01);
@@ -488,7 +501,7 @@ public static class Gemm
 
     // 2 rows × 2 panels: 8 accumulators + 4 B + 2 broadcasts = 14 registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel2x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load)
+    private static void Kernel2x2<TOps, TVec>(ref float a, int lda, ref float b, nint panelStride, int kc, ref float c, int ldc, int nr, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -512,6 +525,11 @@ public static class Gemm
         ref float bl = ref Unsafe.Add(ref b, panelStride);
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0)
+            {
+                PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref bl, prefetch), nr);
+            }
             TVec p0 = TOps.Load(ref bk), p1 = TOps.Load(ref Unsafe.Add(ref bk, w));
             TVec q0 = TOps.Load(ref bl), q1 = TOps.Load(ref Unsafe.Add(ref bl, w));
             TVec av0 = TOps.Broadcast(a0), av1 = TOps.Broadcast(Unsafe.Add(ref a0, s));
@@ -530,7 +548,7 @@ public static class Gemm
 
     // 1 row × 4 panels (the whole product at batch size 1): 8 accumulators + 8 B loads folded into the FMAs + 1 broadcast.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel1x4<TOps, TVec>(ref float a, ref float b, nint panelStride, int kc, ref float c, int nr, bool load)
+    private static void Kernel1x4<TOps, TVec>(ref float a, ref float b, nint panelStride, int kc, ref float c, int nr, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -554,6 +572,13 @@ public static class Gemm
         ref float b3 = ref Unsafe.Add(ref b, 3 * panelStride);
         for (int k = 0; k < kc; k++)
         {
+            if (prefetch != 0)
+            {
+                PrefetchRow(ref Unsafe.Add(ref b0, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref b1, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref b2, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref b3, prefetch), nr);
+            }
             TVec av = TOps.Broadcast(Unsafe.Add(ref a, k));
             x0 = TOps.MultiplyAdd(av, TOps.Load(ref b0), x0); x1 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b0, w)), x1);
             x2 = TOps.MultiplyAdd(av, TOps.Load(ref b1), x2); x3 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref b1, w)), x3);

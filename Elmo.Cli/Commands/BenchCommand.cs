@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Elmo.Core;
+using Elmo.Kernels;
+
+namespace Elmo.Cli.Commands;
+
+/// <summary>
+/// <c>elmo bench</c>: tokens per second of the biLM over a corpus, the median of several repetitions, with the time of
+/// each stage (char CNN, highway + projection, LSTM) and the peak resident memory.
+/// </summary>
+internal static class BenchCommand
+{
+    /// <summary>Where the corpus is looked for when <c>--corpus</c> is not given: beside the repository, then the shared folder.</summary>
+    public static readonly string[] DefaultCorpora = ["../shared/bench/corpus.txt", "/work/shared/bench/corpus.txt"];
+
+    public static Command Create(CliConsole console)
+    {
+        var corpus = new Option<string?>("--corpus") { Description = $"Sentences, one per line, tokens separated by whitespace (default: {string.Join(", else ", DefaultCorpora)}).", HelpName = "FILE" };
+        var preset = new Option<string?>("--preset") { Description = "Random weights of a built-in architecture, made in memory: original, medium, small, tiny, demo.", HelpName = "NAME" };
+        preset.AcceptOnlyFromAmong([.. ModelPresets.Names]);
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the --preset weights.", DefaultValueFactory = _ => 1UL, HelpName = "N" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Sentences per batch.", DefaultValueFactory = _ => 64, HelpName = "N" };
+        var sentences = new Option<int?>("--sentences") { Description = "Use only the first N sentences of the corpus (default: all).", HelpName = "N" };
+        var threads = new Option<int?>("--threads") { Description = "Threads (default: all cores).", HelpName = "N" };
+        var repetitions = new Option<int>("--repetitions") { Description = "Timed passes over the sentences; the median is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
+        var sort = new Option<bool>("--sort-by-length") { Description = "Batch sentences of similar length together, as 'elmo embed' does in stateless mode (default: file order, as AllenNLP's figures)." };
+        var model = new ModelSource();
+        var command = new ElmoCommand("bench", "Measure tokens per second of the biLM over a corpus, with the time of each stage and the peak memory.", """
+            Runs the biLM in stateless mode over the sentences of a corpus, batch by batch, once untimed to warm up and then
+            --repetitions times, and prints each pass and the medians: tokens per second, seconds per sentence, and the
+            time spent in the char CNN, the highway layers + projection, and the LSTM layers. The peak resident memory of
+            the process is printed at the end. Other programs running on the machine slow it down: compare medians.
+
+            Examples:
+              elmo bench --preset original
+              elmo bench --preset original --batch-size 1 --sentences 16
+              elmo make-model --preset original /tmp/original && elmo bench --options /tmp/original/options.json --weights /tmp/original/weights.hdf5
+              elmo bench --preset small --sort-by-length --repetitions 5
+            """)
+        {
+            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort,
+        };
+        model.AddTo(command);
+
+        command.SetAction(parsed =>
+        {
+            int batch = parsed.GetValue(batchSize), reps = parsed.GetValue(repetitions);
+            int? take = parsed.GetValue(sentences), threadCount = parsed.GetValue(threads);
+            if (batch < 1) throw new UsageException($"--batch-size must be at least 1, got {batch}.");
+            if (reps < 1) throw new UsageException($"--repetitions must be at least 1, got {reps}.");
+            if (take is < 1) throw new UsageException($"--sentences must be at least 1, got {take}.");
+            if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            string? presetName = parsed.GetValue(preset);
+            bool namedModel = parsed.GetValue(model.Model) is not null || parsed.GetValue(model.Options) is not null || parsed.GetValue(model.Weights) is not null;
+            if (presetName is not null && namedModel) throw new UsageException("--preset cannot be combined with --model, --options or --weights.");
+            if (presetName is null && !namedModel) throw new UsageException("A model is needed: --preset NAME (random weights), --options FILE --weights FILE, or --model NAME.");
+
+            string corpusPath = parsed.GetValue(corpus) ?? DefaultCorpora.FirstOrDefault(File.Exists)
+                ?? throw new UsageException($"No corpus found at {string.Join(" or ", DefaultCorpora)}; give --corpus FILE.");
+            if (!File.Exists(corpusPath)) throw new ElmoInputException($"Corpus '{corpusPath}' does not exist.") { FilePath = corpusPath };
+            List<InputSentence> lines;
+            using (var reader = new StreamReader(corpusPath))
+            {
+                lines = InputReader.ReadAll(reader, InputFormat.Text, corpusPath, skipBlank: true);
+            }
+            if (take is int n) lines = lines.Take(n).ToList();
+            if (lines.Count == 0) throw new ElmoInputException($"Corpus '{corpusPath}' holds no sentences.") { FilePath = corpusPath };
+            if (parsed.GetValue(sort)) lines = lines.OrderBy(s => s.Tokens.Count).ToList(); // stable
+            var batches = lines.Chunk(batch).Select(b => (IReadOnlyList<IReadOnlyList<string>>)b.Select(s => s.Tokens).ToArray()).ToArray();
+            long tokens = lines.Sum(s => (long)s.Tokens.Count);
+
+            var loadWatch = Stopwatch.StartNew();
+            ElmoModel elmo;
+            string description;
+            if (presetName is not null)
+            {
+                elmo = new ElmoModel(RandomWeights.Create(ModelPresets.Get(presetName), parsed.GetValue(seed)));
+                description = $"{presetName} (random weights, seed {parsed.GetValue(seed)}, made in memory)";
+            }
+            else
+            {
+                elmo = model.Load(parsed, console, quiet: true, out string? weightsPath);
+                description = weightsPath ?? "demo";
+            }
+            double loadSeconds = loadWatch.Elapsed.TotalSeconds;
+
+            var session = elmo.CreateSession(StateMode.Stateless, threads: threadCount);
+            var timings = new StageTimings();
+            session.Timings = timings;
+            var o = console.Out;
+            o.WriteLine(Invariant($"model: {description}; {elmo.Weights.ParameterCount / 1e6:F1} M parameters, {elmo.Weights.SizeInBytes / 1e6:F0} MB packed; {(presetName is null ? "loaded" : "made")} in {loadSeconds:F2} s"));
+            o.WriteLine(Invariant($"corpus: {corpusPath}: {lines.Count} sentences, {tokens} tokens; batch size {batch}, {batches.Length} batches, {(parsed.GetValue(sort) ? "sorted by length" : "file order")}, stateless"));
+            o.WriteLine(Invariant($"machine: {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, {session.Threads} threads"));
+
+            // Untimed warm-up: compiles every kernel at its final optimisation level.
+            session.Run(batches[0]);
+
+            var passes = new List<Pass>();
+            var process = Process.GetCurrentProcess();
+            for (int r = 0; r < reps; r++)
+            {
+                GC.Collect(); // untimed: every pass starts without the previous pass's outputs
+                timings.Reset();
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                var watch = Stopwatch.StartNew();
+                foreach (var b in batches)
+                {
+                    console.Cancellation.ThrowIfCancellationRequested();
+                    session.Run(b);
+                }
+                double seconds = watch.Elapsed.TotalSeconds;
+                process.Refresh();
+                var pass = new Pass(seconds, (process.TotalProcessorTime - cpu0).TotalSeconds, timings.CharCnn.TotalSeconds, timings.HighwayAndProjection.TotalSeconds, timings.Lstm.TotalSeconds, timings.Other.TotalSeconds);
+                passes.Add(pass);
+                o.WriteLine(Invariant($"pass {r + 1}/{reps}: {seconds:F2} s, {tokens / seconds:F0} tokens/s, {seconds / lines.Count:F3} s/sentence, CPU {pass.Cpu:F2} s | char CNN {pass.CharCnn:F2} s, highway+projection {pass.Highway:F2} s, LSTM {pass.Lstm:F2} s, other {pass.Other:F2} s"));
+            }
+
+            double Median(Func<Pass, double> f)
+            {
+                var v = passes.Select(f).Order().ToArray();
+                return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+            }
+            double total = Median(p => p.Seconds);
+            o.WriteLine(Invariant($"median of {reps}: {tokens / total:F0} tokens/s ({total:F2} s; min {tokens / passes.Max(p => p.Seconds):F0}, max {tokens / passes.Min(p => p.Seconds):F0} tokens/s), {total / lines.Count:F3} s/sentence, {total / batches.Length:F3} s/batch"));
+            o.WriteLine(Invariant($"stages (median s, share of the pass): char CNN {Median(p => p.CharCnn):F2} ({Median(p => p.CharCnn) / total:P0}), highway+projection {Median(p => p.Highway):F2} ({Median(p => p.Highway) / total:P0}), LSTM {Median(p => p.Lstm):F2} ({Median(p => p.Lstm) / total:P0}), other {Median(p => p.Other):F2} ({Median(p => p.Other) / total:P0})"));
+            process.Refresh();
+            o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (whole run; 'elmo embed' shows the figure for one pass)"));
+            return ElmoCli.Success;
+        });
+        return command;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed record Pass(double Seconds, double Cpu, double CharCnn, double Highway, double Lstm, double Other);
+}
