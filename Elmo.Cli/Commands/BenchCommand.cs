@@ -92,7 +92,7 @@ internal static class BenchCommand
             var o = console.Out;
             o.WriteLine(Invariant($"model: {description}; {elmo.Weights.ParameterCount / 1e6:F1} M parameters, {elmo.Weights.SizeInBytes / 1e6:F0} MB packed; {(presetName is null ? "loaded" : "made")} in {loadSeconds:F2} s"));
             o.WriteLine(Invariant($"corpus: {corpusPath}: {lines.Count} sentences, {tokens} tokens; batch size {batch}, {batches.Length} batches, {(parsed.GetValue(sort) ? "sorted by length" : "file order")}, stateless"));
-            o.WriteLine(Invariant($"machine: {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, {session.Threads} threads"));
+            o.WriteLine(Invariant($"machine: {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, threads {session.Threads}"));
 
             // Untimed warm-up: compiles every kernel at its final optimisation level.
             session.Run(batches[0]);

@@ -29,6 +29,9 @@ public static class Gemm
     /// <summary>Rows of A per block (a multiple of <see cref="MicroRows"/>): the packed MBlock × KBlock block of A (144 KiB) stays in L2.</summary>
     public const int MBlock = 144;
 
+    /// <summary>Panels a block of A must serve before packing it pays for the copy.</summary>
+    private const int PackMinPanels = 4;
+
     /// <summary>Per-thread buffer for the packed A block (MBlock × KBlock floats, 144 KiB), allocated once per thread.</summary>
     [ThreadStatic]
     private static float[]? _packedA;
@@ -149,7 +152,10 @@ public static class Gemm
                 int group = TailPanels(tail);
                 ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
                 ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
-                PackA(ref aBlock, lda, full, kc, ref packed);
+                // Packing pays off when the block is reused over several panels; otherwise read A in place.
+                bool pack = panel1 - panel0 >= PackMinPanels;
+                if (pack) PackA(ref aBlock, lda, full, kc, ref packed);
+                nint rowStep = pack ? 1 : lda, kStep = pack ? MicroRows : 1;
                 for (int p = panel0; p < panel1; p += group)
                 {
                     int pEnd = Math.Min(p + group, panel1);
@@ -160,19 +166,19 @@ public static class Gemm
                         int nc = Math.Min(nr, n - q * nr);
                         for (int i = 0; i < full; i += MicroRows)
                         {
-                            ref float ai = ref Unsafe.Add(ref packed, i * kc);
+                            ref float ai = ref pack ? ref Unsafe.Add(ref packed, i * kc) : ref Unsafe.Add(ref aBlock, (nint)i * lda);
                             ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
                             if (nc == nr)
                             {
                                 // The first tile of a panel also prefetches the next panel's block, one line per k.
                                 nint prefetch = i == 0 && q + 1 < panel1 ? panelStride : 0;
-                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref ci, ldc, load, prefetch);
+                                Kernel6x1<TOps, TVec>(ref ai, rowStep, kStep, ref bq, kc, ref ci, ldc, load, prefetch);
                             }
                             else
                             {
                                 // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
                                 EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
-                                Kernel6x1<TOps, TVec>(ref ai, ref bq, kc, ref edge, nr, load, 0);
+                                Kernel6x1<TOps, TVec>(ref ai, rowStep, kStep, ref bq, kc, ref edge, nr, load, 0);
                                 EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
                             }
                         }
@@ -268,22 +274,30 @@ public static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(ref float a, int lda, int rows, int kc, ref float packed)
     {
+        nint s = lda;
         for (int i = 0; i < rows; i += MicroRows)
         {
             ref float tile = ref Unsafe.Add(ref packed, i * kc);
-            for (int r = 0; r < MicroRows; r++)
+            ref float row = ref Unsafe.Add(ref a, (nint)i * lda);
+            for (int k = 0; k < kc; k++)
             {
-                ref float row = ref Unsafe.Add(ref a, (nint)(i + r) * lda);
-                for (int k = 0; k < kc; k++) Unsafe.Add(ref tile, k * MicroRows + r) = Unsafe.Add(ref row, k);
+                ref float t = ref Unsafe.Add(ref tile, k * MicroRows);
+                ref float x = ref Unsafe.Add(ref row, k);
+                t = x;
+                Unsafe.Add(ref t, 1) = Unsafe.Add(ref x, s);
+                Unsafe.Add(ref t, 2) = Unsafe.Add(ref x, 2 * s);
+                Unsafe.Add(ref t, 3) = Unsafe.Add(ref x, 3 * s);
+                Unsafe.Add(ref t, 4) = Unsafe.Add(ref x, 4 * s);
+                Unsafe.Add(ref t, 5) = Unsafe.Add(ref x, 5 * s);
             }
         }
     }
 
     // 6 rows × 1 panel (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast = 15 registers
-    // (of 16 on AVX2, 32 on AVX-512). A comes packed (six values per k, see PackA).
+    // (of 16 on AVX2, 32 on AVX-512). A(r, k) is at a[r·rowStep + k·kStep]: packed (1, 6, see PackA) or in place (lda, 1).
     // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
+    private static void Kernel6x1<TOps, TVec>(ref float a, nint rowStep, nint kStep, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -309,25 +323,28 @@ public static class Gemm
             x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = x50 = x51 = TOps.Zero;
         }
 
-        ref float ak = ref a;
+        // Two row pointers, so every A operand is base + {0, 1, 2}·rowStep: no address arithmetic in the loop.
+        ref float a0 = ref a;
+        ref float a3 = ref Unsafe.Add(ref a, 3 * rowStep);
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
             if (prefetch != 0) PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
             TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-            TVec av = TOps.Broadcast(ak);
+            TVec av = TOps.Broadcast(a0);
             x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 1));
+            av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
             x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 2));
+            av = TOps.Broadcast(Unsafe.Add(ref a0, 2 * rowStep));
             x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 3));
+            av = TOps.Broadcast(a3);
             x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 4));
+            av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
             x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-            av = TOps.Broadcast(Unsafe.Add(ref ak, 5));
+            av = TOps.Broadcast(Unsafe.Add(ref a3, 2 * rowStep));
             x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-            ak = ref Unsafe.Add(ref ak, MicroRows);
+            a0 = ref Unsafe.Add(ref a0, kStep);
+            a3 = ref Unsafe.Add(ref a3, kStep);
             bk = ref Unsafe.Add(ref bk, nr);
         }
 

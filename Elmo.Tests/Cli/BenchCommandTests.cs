@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Elmo.Tests.Support;
+
+namespace Elmo.Tests.Cli;
+
+/// <summary><c>elmo bench</c>: the figures it prints are consistent with the corpus and the passes, and bad flags are usage errors.</summary>
+public partial class BenchCommandTests
+{
+    [Test]
+    public void ReportsPassesMediansStagesAndMemory()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "The cat sat on the mat .\n\nA dog barked .\nIt rained all day long in the town .\nHi\n");
+
+        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--batch-size", "2", "--repetitions", "3", "--threads", "1");
+
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        string o = result.Out;
+        Assert.That(o, Does.Contain("4 sentences, 21 tokens; batch size 2, 2 batches, file order, stateless"), "blank lines skipped, tokens counted");
+        Assert.That(o, Does.Contain("threads 1"));
+        var passes = Pass().Matches(o);
+        Assert.That(passes, Has.Count.EqualTo(3), o);
+        var seconds = passes.Select(m => double.Parse(m.Groups["s"].Value, CultureInfo.InvariantCulture)).Order().ToArray();
+        foreach (Match m in passes)
+        {
+            double s = double.Parse(m.Groups["s"].Value, CultureInfo.InvariantCulture);
+            double stages = new[] { "cnn", "hw", "lstm", "other" }.Sum(g => double.Parse(m.Groups[g].Value, CultureInfo.InvariantCulture));
+            Assert.That(stages, Is.LessThanOrEqualTo(s + 0.02), $"the stages fit in the pass: {m.Value}");
+        }
+        var median = Median().Match(o);
+        Assert.That(median.Success, o);
+        Assert.That(int.Parse(median.Groups["n"].Value), Is.EqualTo(3));
+        Assert.That(double.Parse(median.Groups["s"].Value, CultureInfo.InvariantCulture), Is.EqualTo(seconds[1]).Within(0.006), "the median pass");
+        Assert.That(o, Does.Match(@"stages \(median s, share of the pass\): char CNN [\d.]+ \(\d+ ?%\), highway\+projection [\d.]+ \(\d+ ?%\), LSTM [\d.]+ \(\d+ ?%\), other [\d.]+"));
+        Assert.That(o, Does.Match(@"peak resident memory: [1-9]\d* MB"));
+    }
+
+    [Test]
+    public void SortsByLengthAndTakesTheFirstSentences()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "one two three\nfour\nfive six\nseven eight nine ten\n");
+        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--sentences", "3", "--sort-by-length", "--repetitions", "1");
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Contain("3 sentences, 6 tokens; batch size 64, 1 batches, sorted by length"));
+    }
+
+    [Test]
+    public void LoadsAModelFromFiles()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "hello world\n");
+        var result = CliHarness.Run(["bench", "--corpus", corpus, "--repetitions", "1", .. CliHarness.FixtureModel]);
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Contain("model: " + Reference.FixtureWeights));
+    }
+
+    [TestCase("--batch-size", "0")]
+    [TestCase("--repetitions", "0")]
+    [TestCase("--sentences", "0")]
+    [TestCase("--threads", "0")]
+    [TestCase("--preset", "huge")]
+    public void BadNumbersAndNamesAreUsageErrors(string flag, string value)
+    {
+        var result = CliHarness.Run("bench", "--preset", "tiny", flag, value);
+        Assert.That(result.Exit, Is.EqualTo(2), result.ToString());
+        Assert.That(result.Err, Does.StartWith("elmo: "));
+    }
+
+    [Test]
+    public void NeedsExactlyOneModel()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "hello\n");
+        Assert.That(CliHarness.Run("bench", "--corpus", corpus).Exit, Is.EqualTo(2), "no model");
+        Assert.That(CliHarness.Run(["bench", "--corpus", corpus, "--preset", "tiny", .. CliHarness.FixtureModel]).Exit, Is.EqualTo(2), "two models");
+    }
+
+    [Test]
+    public void MissingOrEmptyCorpusIsBadInput()
+    {
+        using var dir = new TempDir();
+        var missing = CliHarness.Run("bench", "--preset", "tiny", "--corpus", dir.File("nope.txt"));
+        Assert.That(missing.Exit, Is.EqualTo(1), missing.ToString());
+        Assert.That(missing.Err, Does.Contain("nope.txt"));
+        var empty = CliHarness.Run("bench", "--preset", "tiny", "--corpus", dir.Write("empty.txt", "\n\n"));
+        Assert.That(empty.Exit, Is.EqualTo(1), empty.ToString());
+        Assert.That(empty.Err, Does.Contain("no sentences"));
+    }
+
+    [GeneratedRegex(@"pass \d/3: (?<s>[\d.]+) s, \d+ tokens/s, [\d.]+ s/sentence, CPU [\d.]+ s \| char CNN (?<cnn>[\d.]+) s, highway\+projection (?<hw>[\d.]+) s, LSTM (?<lstm>[\d.]+) s, other (?<other>[\d.]+) s")]
+    private static partial Regex Pass();
+
+    [GeneratedRegex(@"median of (?<n>\d+): \d+ tokens/s \((?<s>[\d.]+) s;")]
+    private static partial Regex Median();
+}
