@@ -15,7 +15,7 @@ internal static class CharCnnEncoder
     private const int ChunkTokens = 16;
 
     /// <summary>Tokens per highway and projection chunk: bounds that scratch (tokens · 2 · filters) while keeping the GEMMs tall.</summary>
-    private const int HighwayChunkTokens = 256;
+    private const int HighwayChunkTokens = 128;
 
     /// <summary>
     /// Encodes <paramref name="tokens"/> tokens given by their character ids (<c>tokens × max_chars</c>, +1 shifted)

@@ -43,7 +43,7 @@ public class GemmTests
     public void EveryDepth([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
     {
         // 1…256 covers every tail of a K block; the rest cross one or more block boundaries.
-        foreach (int k in Enumerable.Range(1, 256).Concat([257, 300, 511, 512, 513, 777, 1030]))
+        foreach (int k in Enumerable.Range(1, 256).Concat([257, 300, 384, 511, 512, 513, 640, 777, 1023, 1024, 1025, 1030]))
         {
             CheckShape(path, m: 9, k, n: 19, accumulate: k % 3 == 0, seed: 2000 + k);
         }
