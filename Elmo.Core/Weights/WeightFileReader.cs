@@ -307,10 +307,35 @@ internal static class WeightFileReader
         {
             var ds = Check(name, shape);
             int width = shape[1], rows = destination.Length / width;
+            Convert(name, ds, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]), [(ulong)rows, (ulong)width]);
+
+            int bad = FloatSearch.IndexOfNonFinite(destination);
+            if (bad >= 0)
+            {
+                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {(long)row0 * width + bad}; the file is corrupt");
+            }
+        }
+
+        public void ReadInto(string name, int[] shape, Span<float> destination)
+        {
+            var ds = Check(name, shape);
+            Convert(name, ds, destination, null, null);
+
+            int bad = FloatSearch.IndexOfNonFinite(destination);
+            if (bad >= 0)
+            {
+                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {bad}; the file is corrupt");
+            }
+        }
+
+        /// <summary>
+        /// Reads the selected part of <paramref name="ds"/> into <paramref name="destination"/> as float32: float64 is
+        /// rounded to float32 (the precision the engine computes in), float16 widened exactly.
+        /// </summary>
+        private void Convert(string name, NativeDataset ds, Span<float> destination, Selection? selection, ulong[]? dims)
+        {
             try
             {
-                var selection = new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]);
-                ulong[] dims = [(ulong)rows, (ulong)width];
                 switch (ds.Type.Size)
                 {
                     case 4:
@@ -331,46 +356,6 @@ internal static class WeightFileReader
             catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
             {
                 throw Damaged(name, e);
-            }
-
-            int bad = FloatSearch.IndexOfNonFinite(destination);
-            if (bad >= 0)
-            {
-                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {(long)row0 * width + bad}; the file is corrupt");
-            }
-        }
-
-        public void ReadInto(string name, int[] shape, Span<float> destination)
-        {
-            var ds = Check(name, shape);
-            try
-            {
-                switch (ds.Type.Size)
-                {
-                    case 4:
-                        ds.Read(destination);
-                        break;
-                    case 8:
-                        // float64 weights are converted to float32 (the precision the engine computes in).
-                        var wide = ds.Read<double[]>();
-                        for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
-                        break;
-                    default:
-                        // float16 weights are widened exactly to float32.
-                        var half = ds.Read<Half[]>();
-                        for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
-                        break;
-                }
-            }
-            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
-            {
-                throw Damaged(name, e);
-            }
-
-            int bad = FloatSearch.IndexOfNonFinite(destination);
-            if (bad >= 0)
-            {
-                throw Error(name, $"dataset '{name}' holds a non-finite value ({destination[bad]}) at flat index {bad}; the file is corrupt");
             }
         }
 
