@@ -33,6 +33,9 @@ public sealed class CharacterMapper
     // Python's encode("utf-8", "ignore"): lone surrogates are dropped, not replaced.
     private static readonly Encoding Utf8Ignore = Encoding.GetEncoding("utf-8", new EncoderReplacementFallback(string.Empty), DecoderFallback.ExceptionFallback);
 
+    /// <summary>Tokens longer than this (in UTF-16 units) are encoded chunk by chunk, only as far as the cut.</summary>
+    private const int LongToken = 256;
+
     private readonly IReadOnlyDictionary<string, int> _tokensToAdd;
     private readonly int[] _bos;
     private readonly int[] _eos;
@@ -98,11 +101,19 @@ public sealed class CharacterMapper
         d[0] = BeginningOfWordCharacter + 1;
 
         int limit = max - 2;
-        int byteCount = Utf8Ignore.GetByteCount(token);
-        Span<byte> bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Utf8Ignore.GetBytes(token, bytes);
-        int n = Math.Min(limit, byteCount);
-        for (int k = 0; k < n; k++) d[k + 1] = bytes[k] + 1;
+        int n;
+        if (token.Length <= LongToken)
+        {
+            int byteCount = Utf8Ignore.GetByteCount(token);
+            Span<byte> bytes = stackalloc byte[byteCount];
+            Utf8Ignore.GetBytes(token, bytes);
+            n = Math.Min(limit, byteCount);
+            for (int k = 0; k < n; k++) d[k + 1] = bytes[k] + 1;
+        }
+        else
+        {
+            n = EncodePrefix(token, limit, d[1..]);
+        }
         d[n + 1] = EndOfWordCharacter + 1;
     }
 
@@ -142,6 +153,28 @@ public sealed class CharacterMapper
             }
         }
         return new CharacterIds(ids, batch, t, max);
+    }
+
+    /// <summary>
+    /// Encodes a long token chunk by chunk and stops once <paramref name="limit"/> bytes are known, so that a
+    /// token of any length costs a bounded amount of memory. The encoder carries a high surrogate across
+    /// chunk boundaries, so the bytes are exactly those of encoding the whole token.
+    /// </summary>
+    /// <returns>The number of ids written (at most <paramref name="limit"/>).</returns>
+    private static int EncodePrefix(string token, int limit, Span<int> destination)
+    {
+        var encoder = Utf8Ignore.GetEncoder();
+        int capacity = limit + Utf8Ignore.GetMaxByteCount(LongToken);
+        Span<byte> bytes = capacity <= 8192 ? stackalloc byte[capacity] : new byte[capacity];
+        int n = 0;
+        for (int i = 0; i < token.Length && n < limit; i += LongToken)
+        {
+            var chunk = token.AsSpan(i, Math.Min(LongToken, token.Length - i));
+            n += encoder.GetBytes(chunk, bytes[n..], flush: i + chunk.Length == token.Length);
+        }
+        n = Math.Min(n, limit);
+        for (int k = 0; k < n; k++) destination[k] = bytes[k] + 1;
+        return n;
     }
 
     private int[] Marker(int character)

@@ -143,7 +143,9 @@ public static class CorpusEmbedder
 
         AtomicFile.Write(outputPath, tmp =>
         {
-            using var writer = file.BeginWrite(tmp);
+            // Own the stream: if the writer's final flush fails (a full disk), the file handle is still closed.
+            using var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+            using var writer = file.BeginWrite(stream);
             var pending = new List<(int Index, InputSentence Sentence)>(window);
             int position = 0;
             foreach (var sentence in input.Read())

@@ -64,7 +64,7 @@ public static class InputReader
         long blankCount = 0;
         long lineNumber = 0;
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = ReadLine(reader, source, lineNumber)) is not null)
         {
             lineNumber++;
             string stripped = StripPython(line);
@@ -179,7 +179,7 @@ public static class InputReader
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
+            using var doc = JsonDocument.Parse(EscapeLoneSurrogates(line));
             if (doc.RootElement.ValueKind != JsonValueKind.Array)
             {
                 throw Bad($"expected a JSON array of token strings, found a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
@@ -200,5 +200,48 @@ public static class InputReader
 
         ElmoInputException Bad(string what, Exception? inner = null) =>
             new($"Input '{source}', line {lineNumber}: {what}.", inner) { FilePath = source, LineNumber = lineNumber };
+    }
+
+    /// <summary>The next line; a strict decoder's complaint about bad UTF-8 becomes an input error.</summary>
+    private static string? ReadLine(TextReader reader, string source, long linesRead)
+    {
+        try
+        {
+            return reader.ReadLine();
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            // A decoder works ahead of the line being read: the bad bytes are at or after the next line.
+            throw new ElmoInputException($"Input '{source}' is not valid UTF-8 at or after line {linesRead + 1}: {e.Message}", e) { FilePath = source, LineNumber = linesRead + 1 };
+        }
+    }
+
+    /// <summary>
+    /// Writes each lone surrogate of <paramref name="line"/> as a <c>\uXXXX</c> escape: System.Text.Json cannot parse
+    /// raw ones (an <see cref="ArgumentException"/>), and inside a string the escape means the same as the character,
+    /// as in Python's <c>json.loads</c> (outside a string both are invalid JSON).
+    /// </summary>
+    private static string EscapeLoneSurrogates(string line)
+    {
+        System.Text.StringBuilder? sb = null;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (char.IsHighSurrogate(c) && i + 1 < line.Length && char.IsLowSurrogate(line[i + 1]))
+            {
+                sb?.Append(c).Append(line[i + 1]);
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                sb ??= new System.Text.StringBuilder(line, 0, i, line.Length + 16);
+                sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                sb?.Append(c);
+            }
+        }
+        return sb?.ToString() ?? line;
     }
 }

@@ -7,9 +7,13 @@ namespace Elmo.Core;
 /// </summary>
 public sealed class ElmoSession
 {
+    /// <summary>The default of <see cref="MaxBatchBytes"/>: 1 GiB.</summary>
+    public const long DefaultMaxBatchBytes = 1L << 30;
+
     private readonly Scratch _scratch = new();
     private LstmState? _carried;
     private int _busy;
+    private long? _maxBatchBytes = DefaultMaxBatchBytes;
 
     internal ElmoSession(ElmoModel model, StateMode mode, LstmState? warmState, int threads)
     {
@@ -40,6 +44,31 @@ public sealed class ElmoSession
     /// <summary>The carried-over states (stateful mode; null before the first batch or after <see cref="Reset"/>). A copy.</summary>
     public LstmState? CarriedState => _carried?.Clone();
 
+    /// <summary>
+    /// Cap on the working memory of one forward pass, in bytes (null: no cap). A batch whose estimate
+    /// (<see cref="EstimateBatchBytes"/>: padded output layers plus per-position scratch) exceeds it is run in
+    /// groups of rows, longest first, each within the cap, and the results are put back together. Rows are
+    /// independent in every <see cref="Mode"/> (stateful carry-over is per row), so the result is bitwise the
+    /// same as without the cap. A single row above the cap runs alone. The returned output itself, which has
+    /// the size the caller asked for, is not counted.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public long? MaxBatchBytes
+    {
+        get => _maxBatchBytes;
+        set
+        {
+            if (value is <= 0) throw new ArgumentOutOfRangeException(nameof(value), value, "MaxBatchBytes must be positive, or null for no cap.");
+            _maxBatchBytes = value;
+        }
+    }
+
+    /// <summary>True while a batch is running (tests use it to overlap calls on purpose).</summary>
+    internal bool IsRunning => Volatile.Read(ref _busy) != 0;
+
+    /// <summary>How many groups of rows the last batch was run in (1 unless <see cref="MaxBatchBytes"/> split it).</summary>
+    internal int LastGroupCount { get; private set; }
+
     /// <summary>When set, the forward pass adds the wall time of each of its stages here (for benchmarks).</summary>
     public StageTimings? Timings { get; set; }
 
@@ -50,12 +79,25 @@ public sealed class ElmoSession
     internal TokenVectorCache? TokenCache { get; set; }
 
     /// <summary>Forgets the carried-over states (stateful mode): the next batch starts from zero.</summary>
-    public void Reset() => _carried = null;
+    /// <exception cref="InvalidOperationException">The session is running a batch on another thread.</exception>
+    public void Reset()
+    {
+        Enter();
+        try
+        {
+            _carried = null;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     /// <summary>Runs the biLM on tokenised sentences.</summary>
     /// <param name="sentences">Sentences as lists of tokens; an empty list is an empty sentence.</param>
     /// <returns>All layers with boundaries; call <see cref="BiLmOutput.WithoutBoundaries"/> for AllenNLP's <c>Elmo</c> view.</returns>
-    /// <exception cref="ElmoInputException">A sentence is null.</exception>
+    /// <exception cref="ElmoInputException">A sentence is null, or the batch is too large for one call (its output would not fit in one array).</exception>
+    /// <exception cref="InvalidOperationException">The session is already running a batch on another thread (use one session per thread).</exception>
     public BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences)
     {
         ArgumentNullException.ThrowIfNull(sentences);
@@ -69,6 +111,7 @@ public sealed class ElmoSession
             lengths[b] = s.Count + 2;
             total += lengths[b];
         }
+        CheckSize(lengths, total);
 
         var ids = new int[total * chars];
         int pos = 0;
@@ -87,12 +130,18 @@ public sealed class ElmoSession
     /// </summary>
     /// <param name="characterIds">Ids from <see cref="CharacterMapper.BatchToIds"/> (or equivalent).</param>
     /// <returns>All layers with boundaries.</returns>
-    /// <exception cref="ElmoInputException">The tensor has the wrong number of characters per token, an id out of range, or a token after padding.</exception>
+    /// <exception cref="ElmoInputException">The shape does not match the ids, the tensor has the wrong number of characters per token, an id out of range, a token after padding, or is too large for one call.</exception>
+    /// <exception cref="InvalidOperationException">The session is already running a batch on another thread (use one session per thread).</exception>
     public BiLmOutput Run(CharacterIds characterIds)
     {
         ArgumentNullException.ThrowIfNull(characterIds);
         var mapper = Model.Mapper;
         int chars = mapper.MaxCharactersPerToken;
+        if (characterIds.Ids is null || characterIds.Batch < 0 || characterIds.Tokens < 0
+            || characterIds.Ids.LongLength != (long)characterIds.Batch * characterIds.Tokens * characterIds.Characters)
+        {
+            throw new ElmoInputException($"Character ids: the shape ({characterIds.Batch}, {characterIds.Tokens}, {characterIds.Characters}) does not match the {characterIds.Ids?.Length ?? 0} ids given.");
+        }
         if (characterIds.Characters != chars)
         {
             throw new ElmoInputException($"Character ids have {characterIds.Characters} characters per token; the model expects {chars}.");
@@ -111,6 +160,8 @@ public sealed class ElmoSession
             lengths[b] = n + 2;
             total += lengths[b];
         }
+
+        CheckSize(lengths, total);
 
         int maxId = Model.Weights.CharEmbedding.Length / Model.Options.CharCnn.EmbeddingDim - 1;
         var ids = new int[total * chars];
@@ -134,10 +185,7 @@ public sealed class ElmoSession
 
     private BiLmOutput Run(int[] ids, int[] lengths)
     {
-        if (Interlocked.Exchange(ref _busy, 1) != 0)
-        {
-            throw new InvalidOperationException("This ElmoSession is already running a batch on another thread; create one session per thread (the model itself is shared freely).");
-        }
+        Enter();
         try
         {
             int batch = lengths.Length;
@@ -154,7 +202,7 @@ public sealed class ElmoSession
                     break;
             }
 
-            var output = BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings);
+            var output = Forward(ids, lengths, state);
 
             if (Mode == StateMode.Stateful && batch > 0)
             {
@@ -164,7 +212,128 @@ public sealed class ElmoSession
         }
         finally
         {
-            Volatile.Write(ref _busy, 0);
+            Exit();
+        }
+    }
+
+    /// <summary>Claims the session for the calling thread, or refuses: a session is never used by two threads at once.</summary>
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+        {
+            throw new InvalidOperationException("This ElmoSession is already running a batch on another thread; create one session per thread (the model itself is shared freely).");
+        }
+    }
+
+    private void Exit() => Volatile.Write(ref _busy, 0);
+
+    /// <summary>
+    /// The working memory, in bytes, that one forward pass over rows of these lengths needs (an estimate, the
+    /// quantity <see cref="MaxBatchBytes"/> caps): the padded output layers, per position the character ids,
+    /// token vectors, both directions' layer inputs and outputs, CNN features and highway gates, and per row
+    /// the LSTM states.
+    /// </summary>
+    /// <param name="tokenCounts">Tokens of each sentence (without the boundaries, which this adds).</param>
+    /// <returns>Estimated bytes.</returns>
+    public long EstimateBatchBytes(IReadOnlyList<int> tokenCounts)
+    {
+        ArgumentNullException.ThrowIfNull(tokenCounts);
+        long positions = 0;
+        int longest = 0;
+        foreach (int n in tokenCounts)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n, nameof(tokenCounts));
+            positions += n + 2L;
+            longest = Math.Max(longest, n + 2);
+        }
+        return Estimate(tokenCounts.Count, longest, positions);
+    }
+
+    private long Estimate(long rows, long timesteps, long positions)
+    {
+        var o = Model.Options;
+        long p = o.Lstm.ProjectionDim, c = o.Lstm.CellDim, f = o.CharCnn.FilterCount, chars = o.CharCnn.MaxCharactersPerToken;
+        long perPosition = 2 * chars + 1 + 5 * p + 3 * f;
+        long perRow = 4L * o.Lstm.Layers * (p + c);
+        return 4 * ((long)o.OutputLayers * rows * timesteps * o.OutputDim + positions * perPosition + rows * perRow);
+    }
+
+    /// <summary>Runs the batch in one piece, or in groups of rows within <see cref="MaxBatchBytes"/>.</summary>
+    private BiLmOutput Forward(int[] ids, int[] lengths, LstmState state)
+    {
+        var o = Model.Options;
+        int batch = lengths.Length, longest = batch == 0 ? 0 : lengths.Max();
+        long outputValues = (long)o.OutputLayers * batch * longest * o.OutputDim;
+        long total = lengths.Sum(n => (long)n);
+        if (_maxBatchBytes is not { } cap || Estimate(batch, longest, total) <= cap)
+        {
+            LastGroupCount = 1;
+            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings);
+        }
+
+        // Groups of rows, longest first (stable): each group's padding is set by its first row.
+        int chars = o.CharCnn.MaxCharactersPerToken, d = o.OutputDim, layerCount = o.OutputLayers;
+        var offsets = new long[batch];
+        for (int b = 1; b < batch; b++) offsets[b] = offsets[b - 1] + lengths[b - 1];
+        var order = Enumerable.Range(0, batch).OrderByDescending(b => lengths[b]).ToArray();
+        var layers = new float[outputValues];
+        int groups = 0;
+        for (int start = 0; start < batch;)
+        {
+            int timesteps = lengths[order[start]];
+            int end = start + 1;
+            long positions = timesteps;
+            while (end < batch && Estimate(end + 1 - start, timesteps, positions + lengths[order[end]]) <= cap)
+            {
+                positions += lengths[order[end]];
+                end++;
+            }
+
+            // Gather the group's ids and initial states, run it, scatter its states and layers back.
+            int rows = end - start;
+            var groupLengths = new int[rows];
+            var groupIds = new int[positions * chars];
+            var groupState = new LstmState(o.Lstm, rows);
+            long at = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                int b = order[start + i];
+                groupLengths[i] = lengths[b];
+                ids.AsSpan((int)(offsets[b] * chars), lengths[b] * chars).CopyTo(groupIds.AsSpan((int)(at * chars)));
+                at += lengths[b];
+                groupState.CopyRow(i, state, b);
+            }
+            var part = BiLm.Forward(Model.Weights, groupIds, groupLengths, groupState, _scratch, Threads, TokenCache, Timings);
+            for (int i = 0; i < rows; i++)
+            {
+                int b = order[start + i];
+                state.CopyRow(b, groupState, i);
+                for (int l = 0; l < layerCount; l++)
+                {
+                    part.Layers.AsSpan((int)((((long)l * rows + i) * part.Timesteps) * d), lengths[b] * d)
+                        .CopyTo(layers.AsSpan((int)((((long)l * batch + b) * longest) * d)));
+                }
+            }
+            groups++;
+            start = end;
+        }
+
+        LastGroupCount = groups;
+        var mask = new byte[batch * longest];
+        for (int b = 0; b < batch; b++) mask.AsSpan(b * longest, lengths[b]).Fill(1);
+        return new BiLmOutput(layers, mask, (int[])lengths.Clone(), layerCount, batch, longest, d, includesBoundaries: true);
+    }
+
+    /// <summary>Refuses a batch whose character ids or output could not be held in one array.</summary>
+    private void CheckSize(int[] lengths, long total)
+    {
+        var o = Model.Options;
+        int batch = lengths.Length, longest = batch == 0 ? 0 : lengths.Max();
+        long outputValues = (long)o.OutputLayers * batch * longest * o.OutputDim;
+        long idValues = total * o.CharCnn.MaxCharactersPerToken;
+        if (outputValues > Array.MaxLength || idValues > Array.MaxLength)
+        {
+            throw new ElmoInputException($"The batch of {batch} sentences (the longest has {longest - 2} tokens, {total - 2L * batch} tokens in all) is too large for one call: its output would hold {outputValues} values and its character ids {idValues}, more than one array can hold ({Array.MaxLength}). Pass fewer or shorter sentences per call.");
         }
     }
 

@@ -34,6 +34,11 @@ public static class AtomicFile
         {
             throw new ElmoOutputException($"Cannot write '{path}': {e.Message}", e) { FilePath = path };
         }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        {
+            // PureHDF writes datasets through reflection, so a full disk reaches us wrapped.
+            throw new ElmoOutputException($"Cannot write '{path}': {e.InnerException.Message}", e.InnerException) { FilePath = path };
+        }
         finally
         {
             try

@@ -55,6 +55,9 @@ public sealed record LstmOptions(int CellDim, int ProjectionDim, int Layers, flo
 /// <param name="CharCnn">The character CNN.</param>
 public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
 {
+    /// <summary>The largest <c>max_characters_per_token</c> the engine accepts (every published model uses 50).</summary>
+    public const int MaxCharactersPerTokenLimit = 1024;
+
     /// <summary>Width of every output layer: both directions' projections, <c>2 · projection_dim</c>.</summary>
     public int OutputDim => 2 * Lstm.ProjectionDim;
 
@@ -96,6 +99,11 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
         catch (JsonException e)
         {
             throw new ElmoOptionsException($"Options file '{source}' is not valid JSON (line {e.LineNumber + 1}): {e.Message}", e) { FilePath = source };
+        }
+        catch (ArgumentException e)
+        {
+            // The text holds a lone surrogate, which no JSON file can (it cannot be encoded as UTF-8).
+            throw new ElmoOptionsException($"Options file '{source}' is not valid JSON: it holds invalid UTF-16 text (a lone surrogate).", e) { FilePath = source };
         }
 
         using (doc)
@@ -140,8 +148,21 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
             if (nChars < 261) throw r.Error("char_cnn.n_characters", $"{nChars} is too small: character ids go up to 260 (261 after the +1 shift), so at least 261 is needed (262 at inference)");
             int maxChars = r.PositiveInt(cnn, "max_characters_per_token", "char_cnn.max_characters_per_token");
             if (maxChars < 3) throw r.Error("char_cnn.max_characters_per_token", $"{maxChars} is too small: begin-of-word, one character and end-of-word need 3");
+            if (maxChars > MaxCharactersPerTokenLimit) throw r.Error("char_cnn.max_characters_per_token", $"{maxChars} is too large: the engine supports at most {MaxCharactersPerTokenLimit} (published models use 50)");
             int widest = filters.Max(f => f.Width);
             if (widest > maxChars) throw r.Error("char_cnn.filters", $"a filter of width {widest} is wider than max_characters_per_token = {maxChars}");
+
+            // Every weight matrix must fit in one .NET array; checked here so that no size computed later overflows.
+            long filterCount = filters.Sum(f => (long)f.Count);
+            long charRows = Math.Max(nChars - 1, 261) + 1L;
+            r.CheckElements(charRows >= embDim ? "char_cnn.n_characters" : "char_cnn.embedding.dim", charRows * embDim, "char_embed (n_characters × embedding.dim)");
+            for (int i = 0; i < filters.Count; i++)
+            {
+                r.CheckElements($"char_cnn.filters[{i}]", (long)filters[i].Width * embDim * filters[i].Count, $"CNN/W_cnn_{i} (width × embedding.dim × count)");
+            }
+            r.CheckElements("char_cnn.filters", 2 * filterCount * filterCount, "a highway layer (2 · filters²)");
+            r.CheckElements("lstm.projection_dim", filterCount * proj, "CNN_proj/W_proj (filters × lstm.projection_dim)");
+            r.CheckElements("lstm.dim", 2L * proj * 4L * dim, "W_0 (2 · projection_dim × 4 · dim)");
 
             return new ElmoOptions(
                 new LstmOptions(dim, proj, layers, cellClip, projClip, skip),
@@ -225,6 +246,14 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
                 JsonValueKind.False => false,
                 _ => throw Error(field, $"expected true or false, found {e.GetRawText()}"),
             };
+        }
+
+        public void CheckElements(string field, long elements, string what)
+        {
+            if (elements > Array.MaxLength)
+            {
+                throw Error(field, $"the model is impossibly large: {what} would hold {elements} values, more than the {Array.MaxLength} one array can hold");
+            }
         }
 
         private int IntValue(JsonElement e, string field)

@@ -36,7 +36,13 @@ internal static class WeightFileReader
 
             try
             {
-                return Build(files.Select(f => (IWeightSource)new Source(f, path)).ToArray(), options);
+                var sources = files.Select(f => new Source(f, path)).ToArray();
+
+                // Check every dataset's presence, shape and type before allocating anything, so that the
+                // options of another model fail fast with the first mismatching dataset named.
+                foreach (var (name, shape) in RandomWeights.Layout(options)) sources[0].Check(name, shape);
+                sources[0].CheckNothingBeyond(options);
+                return Build(sources, options);
             }
             catch (ElmoWeightsException)
             {
@@ -224,28 +230,84 @@ internal static class WeightFileReader
     {
         public bool CanReadRows => true;
 
+        /// <summary>Checks that dataset <paramref name="name"/> exists with exactly <paramref name="shape"/> and a supported element type.</summary>
+        public NativeDataset Check(string name, int[] shape)
+        {
+            try
+            {
+                if (!file.LinkExists(name))
+                {
+                    throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}) from the options); is it a bilm-tf weight file of this model?");
+                }
+                if (file.Get(name) is not NativeDataset ds)
+                {
+                    throw Error(name, $"'{name}' is not a dataset");
+                }
+
+                ulong[] actual = ds.Space.Dimensions;
+                if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
+                {
+                    throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options; do the options and the weights belong to the same model?");
+                }
+
+                var type = ds.Type;
+                if (type.Class != H5DataTypeClass.FloatingPoint)
+                {
+                    throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point (float32; float16 and float64 are converted)");
+                }
+                if (type.Size is not (2 or 4 or 8))
+                {
+                    throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
+                }
+                return ds;
+            }
+            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
+            {
+                throw Damaged(name, e);
+            }
+        }
+
+        /// <summary>
+        /// Refuses a file that holds more of the model than the options describe (another filter, highway
+        /// layer, LSTM layer, or a projection the options do not have): its weights belong to another model.
+        /// </summary>
+        public void CheckNothingBeyond(ElmoOptions options)
+        {
+            var cnn = options.CharCnn;
+            Extra($"CNN/W_cnn_{cnn.Filters.Count}", $"char_cnn.filters lists {cnn.Filters.Count} filter widths");
+            Extra($"CNN_high_{cnn.HighwayLayers}", $"char_cnn.n_highway = {cnn.HighwayLayers}");
+            if (!options.HasProjection)
+            {
+                Extra("CNN_proj", $"the filters add up to lstm.projection_dim = {options.Lstm.ProjectionDim}, so the options have no CNN projection");
+            }
+            for (int dir = 0; dir < 2; dir++)
+            {
+                Extra($"RNN_{dir}/RNN/MultiRNNCell/Cell{options.Lstm.Layers}", $"lstm.n_layers = {options.Lstm.Layers}");
+            }
+
+            void Extra(string name, string because)
+            {
+                bool exists;
+                try
+                {
+                    exists = file.LinkExists(name);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw Damaged(name, e);
+                }
+                if (exists)
+                {
+                    throw Error(name, $"the file holds '{name}', which the options do not describe ({because}); the options and the weights belong to different models");
+                }
+            }
+        }
+
         public void ReadRows(string name, int[] shape, int row0, Span<float> destination)
         {
-            var ds = Open(name, shape);
+            var ds = Check(name, shape);
             int width = shape[1], rows = destination.Length / width;
-            var selection = new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]);
-            ulong[] dims = [(ulong)rows, (ulong)width];
-            switch (ds.Type.Size)
-            {
-                case 4:
-                    ds.Read(destination, selection, null, dims);
-                    break;
-                case 8:
-                    var wide = new double[destination.Length];
-                    ds.Read(wide.AsSpan(), selection, null, dims);
-                    for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
-                    break;
-                default:
-                    var half = new Half[destination.Length];
-                    ds.Read(half.AsSpan(), selection, null, dims);
-                    for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
-                    break;
-            }
+            Convert(name, ds, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]), [(ulong)rows, (ulong)width]);
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -256,24 +318,8 @@ internal static class WeightFileReader
 
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
-            var ds = Open(name, shape);
-            var type = ds.Type;
-            switch (type.Size)
-            {
-                case 4:
-                    ds.Read(destination);
-                    break;
-                case 8:
-                    // float64 weights are converted to float32 (the precision the engine computes in).
-                    var wide = ds.Read<double[]>();
-                    for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
-                    break;
-                default:
-                    // float16 weights are widened exactly to float32.
-                    var half = ds.Read<Half[]>();
-                    for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
-                    break;
-            }
+            var ds = Check(name, shape);
+            Convert(name, ds, destination, null, null);
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -282,36 +328,39 @@ internal static class WeightFileReader
             }
         }
 
-        /// <summary>The dataset, checked: present, a dataset, of exactly <paramref name="shape"/>, of 16-, 32- or 64-bit floats.</summary>
-        private NativeDataset Open(string name, int[] shape)
+        /// <summary>
+        /// Reads the selected part of <paramref name="ds"/> into <paramref name="destination"/> as float32: float64 is
+        /// rounded to float32 (the precision the engine computes in), float16 widened exactly.
+        /// </summary>
+        private void Convert(string name, NativeDataset ds, Span<float> destination, Selection? selection, ulong[]? dims)
         {
-            if (!file.LinkExists(name))
+            try
             {
-                throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}))");
+                switch (ds.Type.Size)
+                {
+                    case 4:
+                        ds.Read(destination, selection, null, dims);
+                        break;
+                    case 8:
+                        var wide = new double[destination.Length];
+                        ds.Read(wide.AsSpan(), selection, null, dims);
+                        for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
+                        break;
+                    default:
+                        var half = new Half[destination.Length];
+                        ds.Read(half.AsSpan(), selection, null, dims);
+                        for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
+                        break;
+                }
             }
-            if (file.Get(name) is not NativeDataset ds)
+            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
             {
-                throw Error(name, $"'{name}' is not a dataset");
+                throw Damaged(name, e);
             }
-
-            ulong[] actual = ds.Space.Dimensions;
-            if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
-            {
-                throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options");
-            }
-
-            var type = ds.Type;
-            if (type.Class != H5DataTypeClass.FloatingPoint)
-            {
-                throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point");
-            }
-
-            if (type.Size is not (2 or 4 or 8))
-            {
-                throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
-            }
-            return ds;
         }
+
+        private ElmoWeightsException Damaged(string dataset, Exception e) =>
+            new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({e.GetType().Name}: {e.Message}).", e) { FilePath = path, Dataset = dataset };
 
         private ElmoWeightsException Error(string dataset, string what) =>
             new($"Weight file '{path}': {what}.") { FilePath = path, Dataset = dataset };
