@@ -18,8 +18,10 @@ internal static class BiLm
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
     /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
     /// <param name="timings">Where to add the time of each stage, or null.</param>
+    /// <param name="sharedTableBytes">Budget per direction for the first layer's input projections of recurring tokens
+    /// (<see cref="SharedTokenTableBytes"/>; 0 projects every position). The results are the same bits whatever it is.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, int sharedTableBytes = SharedTokenTableBytes)
     {
         long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
@@ -74,6 +76,7 @@ internal static class BiLm
 
         // Rows longest first; stable so that equal lengths keep their order.
         var order = Enumerable.Range(0, batch).OrderByDescending(b => lengths[b]).ToArray();
+        var table = SharedTokens(embedded, tokenOf, nu, p, offsets, 4 * o.Lstm.CellDim, sharedTableBytes);
         timings?.AddOther(start);
 
         // Layer l + 1 of direction dir reads that direction's half of layer l and writes its half of layer l + 1,
@@ -90,7 +93,8 @@ internal static class BiLm
                 LstmLayerRunner.Run(
                     weights.Lstm[dir][layer], o.Lstm, backward: dir == 1,
                     input, output, maxLen * d, d, lengths, order,
-                    state.Hidden[layer * 2 + dir], state.Cell[layer * 2 + dir], dws, threads > 1 ? Math.Max(1, threads / 2) : 1);
+                    state.Hidden[layer * 2 + dir], state.Cell[layer * 2 + dir], dws, threads > 1 ? Math.Max(1, threads / 2) : 1,
+                    layer == 0 ? table : null);
                 if (layer > 0 && o.Lstm.UseSkipConnections)
                 {
                     // Skip connection, after the state was recorded: output += input, position by position.
@@ -121,6 +125,36 @@ internal static class BiLm
         var mask = new byte[batch * maxLen];
         for (int b = 0; b < batch; b++) mask.AsSpan(b * maxLen, lengths[b]).Fill(1);
         return new BiLmOutput(layers, mask, (int[])lengths.Clone(), o.OutputLayers, batch, maxLen, d, includesBoundaries: true);
+    }
+
+    /// <summary>Bytes of first-layer input pre-activations kept per direction for tokens that recur in a batch.</summary>
+    internal const int SharedTokenTableBytes = 8 << 20;
+
+    /// <summary>
+    /// The tokens that occur more than once in the batch, most frequent first, as many as
+    /// <paramref name="budget"/> bytes of pre-activations (<paramref name="gates"/> floats each) allow: the first LSTM
+    /// layer projects each of them once instead of at every occurrence (on this corpus ~70 % of the positions at batch 64).
+    /// Each row of a GEMM is computed alone, so the values are the same bits either way.
+    /// </summary>
+    private static InputTable? SharedTokens(ReadOnlySpan<float> embedded, ReadOnlySpan<int> tokenOf, int unique, int dim, int[] offsets, int gates, int budget)
+    {
+        int capacity = budget / (gates * sizeof(float));
+        if (capacity == 0 || tokenOf.Length == 0) return null;
+        var counts = new int[unique];
+        foreach (int u in tokenOf) counts[u]++;
+        var chosen = Enumerable.Range(0, unique).Where(u => counts[u] > 1).OrderByDescending(u => counts[u]).ThenBy(u => u).Take(capacity).ToArray();
+        if (chosen.Length == 0) return null;
+        var rowOfToken = new int[unique];
+        Array.Fill(rowOfToken, -1);
+        var inputs = new float[chosen.Length * dim];
+        for (int i = 0; i < chosen.Length; i++)
+        {
+            rowOfToken[chosen[i]] = i;
+            embedded.Slice(chosen[i] * dim, dim).CopyTo(inputs.AsSpan(i * dim, dim));
+        }
+        var rowOf = new int[tokenOf.Length];
+        for (int i = 0; i < rowOf.Length; i++) rowOf[i] = rowOfToken[tokenOf[i]];
+        return new InputTable(inputs, chosen.Length, offsets, rowOf);
     }
 
     private static string Key(ReadOnlySpan<int> ids)

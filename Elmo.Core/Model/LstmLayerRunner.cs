@@ -33,10 +33,12 @@ internal static class LstmLayerRunner
     /// <param name="cell">Initial memory cell per row (<c>rows × C</c>), replaced by the final one.</param>
     /// <param name="ws">Scratch of this direction.</param>
     /// <param name="threads">Threads the GEMMs may use.</param>
+    /// <param name="table">Inputs shared by many positions (the first layer's token vectors), whose input projection is
+    /// computed once per distinct input; null to project every position.</param>
     public static void Run(
         LstmLayerWeights w, LstmOptions o, bool backward,
         ReadOnlySpan<float> input, Span<float> output, int rowStride, int timeStride, ReadOnlySpan<int> lengths, ReadOnlySpan<int> order,
-        Span<float> hidden, Span<float> cell, Workspace ws, int threads)
+        Span<float> hidden, Span<float> cell, Workspace ws, int threads, InputTable? table = null)
     {
         int rows = order.Length;
         if (rows == 0) return;
@@ -62,35 +64,81 @@ internal static class LstmLayerRunner
         }
 
         int blockRows = Math.Max(BlockRows, rows);
-        Span<float> pre = ws.Floats("lstm.pre", (long)blockRows * g);
+        // With a table, a block may hold more positions than rows to project: those of table inputs are copied.
+        int blockPositions = table is null ? blockRows : 2 * blockRows;
+        Span<float> pre = ws.Floats("lstm.pre", (long)blockPositions * g);
         Span<float> xs = ws.Floats("lstm.x", (long)blockRows * inDim);
         Span<float> hpre = ws.Floats("lstm.hpre", (long)rows * c);
-        Span<int> positions = ws.Ints("lstm.pos", blockRows);
+        Span<int> positions = ws.Ints("lstm.pos", blockPositions);
         bool clipCell = o.CellClip is > 0;
         float cellClip = o.CellClip ?? 0f;
         float projClip = o.ProjectionClip ?? 0f;
 
+        // The table's pre-activations, bias + x·W_x once per distinct input; xpre receives the block's other rows
+        // (projected compactly, then copied into place), and missing[t] counts them per step.
+        Span<float> tablePre = default, xpre = pre;
+        Span<int> xRow = default, missing = active;
+        if (table is not null)
+        {
+            if (table.Inputs.Length < (long)table.Count * inDim) throw new ArgumentException("The input table is shorter than its count.", nameof(table));
+            tablePre = ws.Floats("lstm.table", (long)table.Count * g);
+            for (int i = 0; i < table.Count; i++) w.Bias.CopyTo(tablePre.Slice(i * g, g));
+            Gemm.Multiply(table.Inputs, table.Count, inDim, w.Input, tablePre, g, accumulate: true, threads);
+            xpre = ws.Floats("lstm.xpre", (long)blockRows * g);
+            xRow = ws.Ints("lstm.xrow", blockRows);
+            missing = ws.Ints("lstm.missing", maxLen);
+            for (int t = 0; t < maxLen; t++)
+            {
+                int n = 0;
+                for (int i = 0; i < active[t]; i++)
+                {
+                    int r = order[i];
+                    if (table.RowOf[table.Offsets[r] + (backward ? lengths[r] - 1 - t : t)] < 0) n++;
+                }
+                missing[t] = n;
+            }
+        }
+
         for (int t0 = 0, t1; t0 < maxLen; t0 = t1)
         {
-            // Steps t0…t1−1: at least one, then as many as fit in blockRows.
-            int sum = active[t0];
-            for (t1 = t0 + 1; t1 < maxLen && sum + active[t1] <= blockRows; t1++) sum += active[t1];
+            // Steps t0…t1−1: at least one, then as many as fit: at most blockRows rows to project and blockPositions in all.
+            int sum = active[t0], project = missing[t0];
+            for (t1 = t0 + 1; t1 < maxLen && project + missing[t1] <= blockRows && sum + active[t1] <= blockPositions; t1++)
+            {
+                sum += active[t1];
+                project += missing[t1];
+            }
 
-            // Gather the block's inputs time-major: (Σ active, inDim); pre = bias + x·W_x: (Σ active, 4C)
-            int m = 0;
+            // Gather the block's inputs time-major: (rows to project, inDim); pre = bias + x·W_x: (Σ active, 4C)
+            int m = 0, mx = 0;
             for (int t = t0; t < t1; t++)
             {
                 for (int i = 0; i < active[t]; i++)
                 {
                     int r = order[i];
-                    int pos = r * rowStride + (backward ? lengths[r] - 1 - t : t) * timeStride;
+                    int tr = backward ? lengths[r] - 1 - t : t;
+                    int pos = r * rowStride + tr * timeStride;
                     positions[m] = pos;
-                    input.Slice(pos, inDim).CopyTo(xs.Slice(m * inDim, inDim));
-                    w.Bias.CopyTo(pre.Slice(m * g, g));
+                    int shared = table is null ? -1 : table.RowOf[table.Offsets[r] + tr];
+                    if (shared >= 0)
+                    {
+                        tablePre.Slice(shared * g, g).CopyTo(pre.Slice(m * g, g));
+                    }
+                    else
+                    {
+                        input.Slice(pos, inDim).CopyTo(xs.Slice(mx * inDim, inDim));
+                        w.Bias.CopyTo(xpre.Slice(mx * g, g));
+                        if (table is not null) xRow[mx] = m;
+                        mx++;
+                    }
                     m++;
                 }
             }
-            Gemm.Multiply(xs, m, inDim, w.Input, pre, g, accumulate: true, threads);
+            Gemm.Multiply(xs, mx, inDim, w.Input, xpre, g, accumulate: true, threads);
+            if (table is not null)
+            {
+                for (int j = 0; j < mx; j++) xpre.Slice(j * g, g).CopyTo(pre.Slice(xRow[j] * g, g));
+            }
 
             int row0 = 0;
             for (int t = t0; t < t1; t++)
@@ -126,3 +174,14 @@ internal static class LstmLayerRunner
         }
     }
 }
+
+/// <summary>
+/// The distinct inputs of a layer that many positions share (the first LSTM layer's input is a token vector, the same
+/// wherever the token occurs): row <c>RowOf[Offsets[r] + t]</c> of <see cref="Inputs"/> is the input of row r at time t,
+/// or −1 where the position's input is read from the layer input as usual.
+/// </summary>
+/// <param name="Inputs">The distinct inputs, <c>Count × input_dim</c>.</param>
+/// <param name="Count">Number of distinct inputs.</param>
+/// <param name="Offsets">First entry of each row in <paramref name="RowOf"/>.</param>
+/// <param name="RowOf">Table row of every position, rows one after the other, or −1.</param>
+internal sealed record InputTable(float[] Inputs, int Count, int[] Offsets, int[] RowOf);

@@ -46,6 +46,41 @@ public class DeterminismTests
     private static float[][] Baseline(StateMode mode, LstmState? warm, List<IReadOnlyList<string>> corpus) =>
         Embed(Model.CreateSession(mode, warm, threads: 1), corpus, Enumerable.Range(0, corpus.Count).ToArray(), batchSize: 1);
 
+    /// <summary>
+    /// The first LSTM layer projects recurring tokens once (a table of pre-activations): with no table, a one-row table
+    /// (most positions projected as usual) and the default, every layer of every row is the same bits.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    public void FirstLayerTokenTableGivesTheSameBits(int threads)
+    {
+        var weights = Model.Weights;
+        var mapper = Model.Mapper;
+        int chars = mapper.MaxCharactersPerToken, gates = 4 * weights.Options.Lstm.CellDim;
+        var corpus = Corpus();
+        var lengths = corpus.Select(s => s.Count + 2).ToArray();
+        var ids = new int[lengths.Sum() * chars];
+        int pos = 0;
+        foreach (var sentence in corpus)
+        {
+            mapper.BeginningOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
+            foreach (var token in sentence) mapper.Map(token, ids.AsSpan(pos++ * chars, chars));
+            mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
+        }
+
+        float[] Run(int budget) =>
+            BiLm.Forward(weights, ids, lengths, new LstmState(weights.Options.Lstm, lengths.Length), new Scratch(), threads, sharedTableBytes: budget).Layers;
+
+        var expected = Run(0);
+        foreach (int rows in new[] { 1, 3 })
+        {
+            var actual = Run(rows * gates * sizeof(float));
+            Assert.That(actual.AsSpan().SequenceEqual(expected), Is.True, $"table of {rows} row(s): max |diff| {Close.MaxAbsDiff(actual, expected)}");
+        }
+        var full = Run(BiLm.SharedTokenTableBytes);
+        Assert.That(full.AsSpan().SequenceEqual(expected), Is.True, $"default table: max |diff| {Close.MaxAbsDiff(full, expected)}");
+    }
+
     [TestCase(1, 2)]
     [TestCase(2, 1)]
     [TestCase(3, 2)]
