@@ -9,7 +9,8 @@ namespace Elmo.Core;
 /// (row r, time t at <c>r · rowStride + t · timeStride</c>): the input is read from the previous layer's slab and the
 /// output written straight into this layer's, with no compact copies. The input projection of a block of time steps
 /// is one GEMM; each step then does only the recurrent GEMM, the fused gate kernel and the projection, over the rows
-/// that are still running (a prefix of the rows sorted by length).
+/// that are still running (a prefix of the rows sorted by length). Given an <see cref="InputTable"/> (the first layer,
+/// whose inputs are token vectors), inputs that recur are projected once per batch and copied where they occur.
 /// </summary>
 internal static class LstmLayerRunner
 {
@@ -64,29 +65,28 @@ internal static class LstmLayerRunner
         }
 
         int blockRows = Math.Max(BlockRows, rows);
-        // With a table, a block may hold more positions than rows to project: those of table inputs are copied.
-        int blockPositions = table is null ? blockRows : 2 * blockRows;
-        Span<float> pre = ws.Floats("lstm.pre", (long)blockPositions * g);
+        Span<float> pre = ws.Floats("lstm.pre", (long)blockRows * g);
         Span<float> xs = ws.Floats("lstm.x", (long)blockRows * inDim);
         Span<float> hpre = ws.Floats("lstm.hpre", (long)rows * c);
-        Span<int> positions = ws.Ints("lstm.pos", blockPositions);
         bool clipCell = o.CellClip is > 0;
         float cellClip = o.CellClip ?? 0f;
         float projClip = o.ProjectionClip ?? 0f;
 
-        // The table's pre-activations, bias + x·W_x once per distinct input; xpre receives the block's other rows
-        // (projected compactly, then copied into place), and missing[t] counts them per step.
-        Span<float> tablePre = default, xpre = pre;
-        Span<int> xRow = default, missing = active;
+        // With a table: its pre-activations (bias + x·W_x once per distinct input), missing[t] = the rows of step t
+        // whose input is not in it, and each step's gates assembled from the table and the block's projected rows.
+        // Without: pre holds every row of the block, and a step's gates are a slice of it.
+        Span<float> tablePre = default, stepGates = default;
+        Span<int> missing = active, source = default;
+        int blockPositions = blockRows;
         if (table is not null)
         {
             if (table.Inputs.Length < (long)table.Count * inDim) throw new ArgumentException("The input table is shorter than its count.", nameof(table));
             tablePre = ws.Floats("lstm.table", (long)table.Count * g);
             for (int i = 0; i < table.Count; i++) w.Bias.CopyTo(tablePre.Slice(i * g, g));
             Gemm.Multiply(table.Inputs, table.Count, inDim, w.Input, tablePre, g, accumulate: true, threads);
-            xpre = ws.Floats("lstm.xpre", (long)blockRows * g);
-            xRow = ws.Ints("lstm.xrow", blockRows);
+            stepGates = ws.Floats("lstm.gates", (long)rows * g);
             missing = ws.Ints("lstm.missing", maxLen);
+            blockPositions = 0;
             for (int t = 0; t < maxLen; t++)
             {
                 int n = 0;
@@ -96,20 +96,21 @@ internal static class LstmLayerRunner
                     if (table.RowOf[table.Offsets[r] + (backward ? lengths[r] - 1 - t : t)] < 0) n++;
                 }
                 missing[t] = n;
+                blockPositions += active[t];
             }
+            source = ws.Ints("lstm.source", blockPositions);
         }
+        Span<int> positions = ws.Ints("lstm.pos", blockPositions);
 
         for (int t0 = 0, t1; t0 < maxLen; t0 = t1)
         {
-            // Steps t0…t1−1: at least one, then as many as fit: at most blockRows rows to project and blockPositions in all.
-            int sum = active[t0], project = missing[t0];
-            for (t1 = t0 + 1; t1 < maxLen && project + missing[t1] <= blockRows && sum + active[t1] <= blockPositions; t1++)
-            {
-                sum += active[t1];
-                project += missing[t1];
-            }
+            // Steps t0…t1−1: at least one, then as many as keep the rows to project within blockRows (so W_x is streamed
+            // once per ~blockRows projected rows, also at the end of a batch where few rows still run).
+            int project = missing[t0];
+            for (t1 = t0 + 1; t1 < maxLen && project + missing[t1] <= blockRows; t1++) project += missing[t1];
 
-            // Gather the block's inputs time-major: (rows to project, inDim); pre = bias + x·W_x: (Σ active, 4C)
+            // Gather the inputs to project, time-major: (mx, inDim); pre = bias + x·W_x: (mx, 4C).
+            // source[m] of position m of the block: its table row, or −1 − its row in pre.
             int m = 0, mx = 0;
             for (int t = t0; t < t1; t++)
             {
@@ -120,31 +121,36 @@ internal static class LstmLayerRunner
                     int pos = r * rowStride + tr * timeStride;
                     positions[m] = pos;
                     int shared = table is null ? -1 : table.RowOf[table.Offsets[r] + tr];
-                    if (shared >= 0)
-                    {
-                        tablePre.Slice(shared * g, g).CopyTo(pre.Slice(m * g, g));
-                    }
-                    else
+                    if (shared < 0)
                     {
                         input.Slice(pos, inDim).CopyTo(xs.Slice(mx * inDim, inDim));
-                        w.Bias.CopyTo(xpre.Slice(mx * g, g));
-                        if (table is not null) xRow[mx] = m;
-                        mx++;
+                        w.Bias.CopyTo(pre.Slice(mx * g, g));
+                        shared = -1 - mx++;
                     }
+                    if (table is not null) source[m] = shared;
                     m++;
                 }
             }
-            Gemm.Multiply(xs, mx, inDim, w.Input, xpre, g, accumulate: true, threads);
-            if (table is not null)
-            {
-                for (int j = 0; j < mx; j++) xpre.Slice(j * g, g).CopyTo(pre.Slice(xRow[j] * g, g));
-            }
+            Gemm.Multiply(xs, mx, inDim, w.Input, pre, g, accumulate: true, threads);
 
             int row0 = 0;
             for (int t = t0; t < t1; t++)
             {
                 int n = active[t];
-                Span<float> gates = pre.Slice(row0 * g, n * g);
+                Span<float> gates;
+                if (table is null)
+                {
+                    gates = pre.Slice(row0 * g, n * g);
+                }
+                else
+                {
+                    gates = stepGates[..(n * g)];
+                    for (int i = 0; i < n; i++)
+                    {
+                        int s = source[row0 + i];
+                        (s >= 0 ? tablePre.Slice(s * g, g) : pre.Slice((-1 - s) * g, g)).CopyTo(gates.Slice(i * g, g));
+                    }
+                }
 
                 // gates += h_prev · W_h: (n, P) × (P, 4C)
                 Gemm.Multiply(hs, n, p, w.Recurrent, gates, g, accumulate: true, threads);
