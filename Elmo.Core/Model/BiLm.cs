@@ -18,8 +18,11 @@ internal static class BiLm
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
     /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
     /// <param name="timings">Where to add the time of each stage, or null.</param>
+    /// <param name="outputBuffer">An array to hold the layers when it is long enough (see
+    /// <see cref="BiLmOutput.Allocate"/>: reused as it is, padding not cleared; the result's
+    /// <see cref="BiLmOutput.Layers"/> is this array, possibly longer than the output); null or too short: a new array.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, float[]? outputBuffer = null)
     {
         long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
@@ -60,7 +63,7 @@ internal static class BiLm
         else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
         start = Stopwatch.GetTimestamp();
         // Layer 0: the token representation of every position, duplicated [x, x]: (batch, T, 2P)
-        var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
+        var layers = BiLmOutput.Allocate((long)o.OutputLayers * batch * maxLen * d, outputBuffer);
         for (int r = 0; r < batch; r++)
         {
             for (int t = 0; t < lengths[r]; t++)
