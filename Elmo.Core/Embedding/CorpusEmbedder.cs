@@ -157,6 +157,12 @@ public static class CorpusEmbedder
         var mixBuffer = settings.Layout == OutputLayout.Mix && outputBuffer is not null ? new float[largest] : null;
         float[]? average = null;
 
+        // The GC's budget grows with the weights (hundreds of MB of large arrays), so during a run it would not
+        // collect: every batch's temporaries (character ids, LSTM states, the writer's bookkeeping) and what
+        // loading and pass 1 left would all stay resident. A full collection now and after each batch lets each
+        // batch reuse the previous one's memory; it costs a few milliseconds (the weights hold no references).
+        GC.Collect();
+
         AtomicFile.Write(outputPath, tmp =>
         {
             // Own the stream: if the writer's final flush fails (a full disk), the file handle is still closed.
@@ -196,6 +202,7 @@ public static class CorpusEmbedder
                         Write(writer, datasets[batch[b].Index], output, b, settings.Layout, mixed, ref average);
                         tokens += batch[b].Sentence.Tokens.Count;
                     }
+                    GC.Collect();
                     done += batch.Count;
                     progress?.Invoke(new EmbedProgress(done, count, tokens, watch.Elapsed, totalTokens));
                 }
