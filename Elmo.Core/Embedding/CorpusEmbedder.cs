@@ -143,18 +143,21 @@ public static class CorpusEmbedder
         int window = sort ? settings.BatchSize * settings.SortWindowBatches : settings.BatchSize;
         long done = 0, tokens = 0;
 
-        // One output array for every batch, sized for the largest (known from pass 1), instead of a new padded
-        // output per batch: each output is written out before the next batch runs, and a new array per batch
-        // would leave the earlier ones as large-object garbage that the GC, whose budget has grown with the
-        // weights, does not collect during a run. The array is not cleared between batches: the forward pass
-        // writes only the rows' positions and the writes below read only those, so pages that only padding
-        // covers are never touched and stay out of resident memory (the padded output of the longest batch of
-        // 128 sentences of the bench corpus is 69 MB, of which its rows cover 35 MB).
-        // (A batch too large for one array is refused by the session, as it would be without the buffer.)
-        long largest = LargestBatch(scan.Lengths, window, settings.BatchSize, sort) * model.Options.OutputDim;
-        long outputValues = model.Options.OutputLayers * largest;
-        var outputBuffer = outputValues is > 0 && outputValues <= Array.MaxLength ? new float[outputValues] : null;
-        var mixBuffer = settings.Layout == OutputLayout.Mix && outputBuffer is not null ? new float[largest] : null;
+        // One output array for every batch instead of a new padded output per batch: each output is written out
+        // before the next batch runs, and a new array per batch would leave the earlier ones as large-object garbage.
+        // The array is not cleared between batches: the forward pass writes only the rows' positions and the writes
+        // below read only those, so pages that only padding covers are never touched and stay out of resident
+        // memory. Every batch is laid out with the corpus's longest row, so that, rows being sorted by length,
+        // a batch's positions fall on pages a later, longer batch touches anyway: resident is about what the rows
+        // of the longest batch cover (35 MB of a 69 MB padded output for the longest batch of 128 sentences of the
+        // bench corpus, original model). A corpus whose longest row cannot be laid out so in one array runs without
+        // the shared array (each batch allocates its own, or is refused, as a single call would be).
+        int timesteps = count == 0 ? 0 : scan.Lengths.Max() + 2;
+        long rowValues = (long)Math.Min(settings.BatchSize, count) * timesteps * model.Options.OutputDim;
+        bool share = rowValues > 0 && model.Options.OutputLayers * rowValues <= Array.MaxLength;
+        var outputBuffer = share ? new float[model.Options.OutputLayers * rowValues] : null;
+        var mixBuffer = share && settings.Layout == OutputLayout.Mix ? new float[rowValues] : null;
+        if (!share) timesteps = 0;
         float[]? average = null;
 
         // The GC's budget grows with the weights (hundreds of MB of large arrays), so during a run it would not
@@ -189,7 +192,7 @@ public static class CorpusEmbedder
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var batch = order.Skip(start).Take(settings.BatchSize).ToList();
-                    var output = session.Run(batch.Select(p => p.Sentence.Tokens).ToList(), outputBuffer);
+                    var output = session.Run(batch.Select(p => p.Sentence.Tokens).ToList(), outputBuffer, timesteps);
                     float[]? mixed = null;
                     if (settings.Layout == OutputLayout.Mix)
                     {
@@ -210,25 +213,6 @@ public static class CorpusEmbedder
             }
         });
         return new EmbedProgress(count, count, tokens, watch.Elapsed, totalTokens);
-    }
-
-    /// <summary>The largest <c>rows × timesteps</c> (boundaries included) of the batches <see cref="Run(ElmoModel, CorpusInput, string, EmbedSettings, Action{EmbedProgress}?, CancellationToken)"/> forms: windows of consecutive sentences, sorted by length when <paramref name="sort"/>, cut into batches.</summary>
-    private static long LargestBatch(List<int> lengths, int window, int batchSize, bool sort)
-    {
-        long largest = 0;
-        for (int start = 0; start < lengths.Count; start += window)
-        {
-            var part = lengths.GetRange(start, Math.Min(window, lengths.Count - start));
-            if (sort) part.Sort();
-            for (int b = 0; b < part.Count; b += batchSize)
-            {
-                int rows = Math.Min(batchSize, part.Count - b);
-                long longest = 0;
-                for (int i = b; i < b + rows; i++) longest = Math.Max(longest, part[i] + 2L);
-                largest = Math.Max(largest, rows * longest);
-            }
-        }
-        return largest;
     }
 
     /// <summary>

@@ -21,8 +21,10 @@ internal static class BiLm
     /// <param name="outputBuffer">An array to hold the layers when it is long enough (see
     /// <see cref="BiLmOutput.Allocate"/>: reused as it is, padding not cleared; the result's
     /// <see cref="BiLmOutput.Layers"/> is this array, possibly longer than the output); null or too short: a new array.</param>
+    /// <param name="timesteps">At least this many positions per row in the output (more padding), for callers
+    /// that reuse <paramref name="outputBuffer"/> across batches with one row layout.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, float[]? outputBuffer = null)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, float[]? outputBuffer = null, int timesteps = 0)
     {
         long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
@@ -36,6 +38,7 @@ internal static class BiLm
             total += lengths[b];
             maxLen = Math.Max(maxLen, lengths[b]);
         }
+        if (batch > 0) maxLen = Math.Max(maxLen, timesteps);
 
         // Unique tokens of the batch: the char CNN runs once per distinct id sequence.
         var ws = scratch.Shared;

@@ -106,9 +106,10 @@ public sealed class ElmoSession
     /// that array (its first <see cref="BiLmOutput.ValueCount"/> values are the output, and its padded positions
     /// are not zeroed but hold whatever an earlier batch left) and is overwritten by the next call given the same
     /// buffer. For callers that consume each output's rows before the next batch (<see cref="CorpusEmbedder"/>);
-    /// never hand such an output to a user.
+    /// never hand such an output to a user. <paramref name="timesteps"/> pads every row to at least that many
+    /// positions, so that batches of different lengths share one row layout in the buffer.
     /// </summary>
-    internal BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences, float[]? outputBuffer)
+    internal BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences, float[]? outputBuffer, int timesteps = 0)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         var mapper = Model.Mapper;
@@ -131,7 +132,7 @@ public sealed class ElmoSession
             foreach (var token in sentences[b]) mapper.Map(token, ids.AsSpan(pos++ * chars, chars));
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths, outputBuffer);
+        return Run(ids, lengths, outputBuffer, timesteps);
     }
 
     /// <summary>
@@ -190,10 +191,10 @@ public sealed class ElmoSession
             }
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths, outputBuffer: null);
+        return Run(ids, lengths, outputBuffer: null, timesteps: 0);
     }
 
-    private BiLmOutput Run(int[] ids, int[] lengths, float[]? outputBuffer)
+    private BiLmOutput Run(int[] ids, int[] lengths, float[]? outputBuffer, int timesteps)
     {
         Enter();
         try
@@ -212,7 +213,7 @@ public sealed class ElmoSession
                     break;
             }
 
-            var output = Forward(ids, lengths, state, outputBuffer);
+            var output = Forward(ids, lengths, state, outputBuffer, timesteps);
 
             if (Mode == StateMode.Stateful && batch > 0)
             {
@@ -269,16 +270,17 @@ public sealed class ElmoSession
     }
 
     /// <summary>Runs the batch in one piece, or in groups of rows within <see cref="MaxBatchBytes"/>.</summary>
-    private BiLmOutput Forward(int[] ids, int[] lengths, LstmState state, float[]? outputBuffer)
+    private BiLmOutput Forward(int[] ids, int[] lengths, LstmState state, float[]? outputBuffer, int minTimesteps)
     {
         var o = Model.Options;
         int batch = lengths.Length, longest = batch == 0 ? 0 : lengths.Max();
-        long outputValues = (long)o.OutputLayers * batch * longest * o.OutputDim;
+        int outputTimesteps = batch == 0 ? 0 : Math.Max(longest, minTimesteps);
+        long outputValues = (long)o.OutputLayers * batch * outputTimesteps * o.OutputDim;
         long total = lengths.Sum(n => (long)n);
         if (_maxBatchBytes is not { } cap || Estimate(batch, longest, total) <= cap)
         {
             LastGroupCount = 1;
-            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings, outputBuffer);
+            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings, outputBuffer, minTimesteps);
         }
 
         // Groups of rows, longest first (stable): each group's padding is set by its first row.
@@ -321,7 +323,7 @@ public sealed class ElmoSession
                 for (int l = 0; l < layerCount; l++)
                 {
                     part.Layers.AsSpan((int)((((long)l * rows + i) * part.Timesteps) * d), lengths[b] * d)
-                        .CopyTo(layers.AsSpan((int)((((long)l * batch + b) * longest) * d)));
+                        .CopyTo(layers.AsSpan((int)((((long)l * batch + b) * outputTimesteps) * d)));
                 }
             }
             groups++;
@@ -329,9 +331,9 @@ public sealed class ElmoSession
         }
 
         LastGroupCount = groups;
-        var mask = new byte[batch * longest];
-        for (int b = 0; b < batch; b++) mask.AsSpan(b * longest, lengths[b]).Fill(1);
-        return new BiLmOutput(layers, mask, (int[])lengths.Clone(), layerCount, batch, longest, d, includesBoundaries: true);
+        var mask = new byte[batch * outputTimesteps];
+        for (int b = 0; b < batch; b++) mask.AsSpan(b * outputTimesteps, lengths[b]).Fill(1);
+        return new BiLmOutput(layers, mask, (int[])lengths.Clone(), layerCount, batch, outputTimesteps, d, includesBoundaries: true);
     }
 
     /// <summary>Refuses a batch whose character ids or output could not be held in one array.</summary>
