@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using PureHDF;
+using PureHDF.Selections;
 
 namespace Elmo.Core;
 
@@ -12,8 +13,9 @@ namespace Elmo.Core;
 /// <remarks>
 /// The input is read twice: a first pass counts the sentences and tokens and checks every line (blank lines,
 /// JSON errors, duplicate keys) before anything is computed; the second streams batches through the biLM and
-/// writes each dataset into its place in a file whose layout was declared up front. Memory holds the model, one
-/// window of batches, and per sentence its token count and its entry in the HDF5 index (and, unless
+/// writes each dataset into its place in a file whose layout was declared up front, straight from the batch's
+/// output (no per-sentence copy). Memory holds the model, one window of batches, one output array sized for the
+/// largest batch and reused by every batch, and per sentence its token count and its entry in the HDF5 index (and, unless
 /// <see cref="EmbedSettings.ForgetSentences"/>, the <c>sentence_to_index</c> map, which is one string by
 /// definition). The file is written under a temporary name and renamed at the end: a failed or cancelled run
 /// leaves no partial output and keeps an existing file.
@@ -141,6 +143,29 @@ public static class CorpusEmbedder
         int window = sort ? settings.BatchSize * settings.SortWindowBatches : settings.BatchSize;
         long done = 0, tokens = 0;
 
+        // One output array for every batch instead of a new padded output per batch: each output is written out
+        // before the next batch runs, and a new array per batch would leave the earlier ones as large-object garbage.
+        // The array is not cleared between batches: the forward pass writes only the rows' positions and the writes
+        // below read only those, so pages that only padding covers are never touched and stay out of resident
+        // memory. Every batch is laid out with the corpus's longest row, so that, rows being sorted by length,
+        // a batch's positions fall on pages a later, longer batch touches anyway: resident is about what the rows
+        // of the longest batch cover (35 MB of a 69 MB padded output for the longest batch of 128 sentences of the
+        // bench corpus, original model). A corpus whose longest row cannot be laid out so in one array runs without
+        // the shared array (each batch allocates its own, or is refused, as a single call would be).
+        int timesteps = count == 0 ? 0 : scan.Lengths.Max() + 2;
+        long rowValues = (long)Math.Min(settings.BatchSize, count) * timesteps * model.Options.OutputDim;
+        bool share = rowValues > 0 && model.Options.OutputLayers * rowValues <= Array.MaxLength;
+        var outputBuffer = share ? new float[model.Options.OutputLayers * rowValues] : null;
+        var mixBuffer = share && settings.Layout == OutputLayout.Mix ? new float[rowValues] : null;
+        if (!share) timesteps = 0;
+        float[]? average = null;
+
+        // The GC's budget grows with the weights (hundreds of MB of large arrays), so during a run it would not
+        // collect: every batch's temporaries (character ids, LSTM states, the writer's bookkeeping) and what
+        // loading and pass 1 left would all stay resident. A full collection now and after each batch lets each
+        // batch reuse the previous one's memory; it costs a few milliseconds (the weights hold no references).
+        GC.Collect();
+
         AtomicFile.Write(outputPath, tmp =>
         {
             // Own the stream: if the writer's final flush fails (a full disk), the file handle is still closed.
@@ -167,12 +192,20 @@ public static class CorpusEmbedder
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     var batch = order.Skip(start).Take(settings.BatchSize).ToList();
-                    var shaped = Shape(session.Run(batch.Select(p => p.Sentence.Tokens).ToList()), settings.Layout, settings.Mix);
+                    var output = session.Run(batch.Select(p => p.Sentence.Tokens).ToList(), outputBuffer, timesteps);
+                    float[]? mixed = null;
+                    if (settings.Layout == OutputLayout.Mix)
+                    {
+                        int mixValues = output.BatchSize * output.Timesteps * output.Dim;
+                        mixed = mixBuffer is not null && mixBuffer.Length >= mixValues ? mixBuffer : new float[mixValues];
+                        settings.Mix!.Mix(output.Layers.AsSpan(0, (int)output.ValueCount), output.Mask, output.Dim, mixed.AsSpan(0, mixValues));
+                    }
                     for (int b = 0; b < batch.Count; b++)
                     {
-                        if (shaped[b].Data.Length > 0) writer.Write(datasets[batch[b].Index], shaped[b].Data);
+                        Write(writer, datasets[batch[b].Index], output, b, settings.Layout, mixed, ref average);
                         tokens += batch[b].Sentence.Tokens.Count;
                     }
+                    GC.Collect();
                     done += batch.Count;
                     progress?.Invoke(new EmbedProgress(done, count, tokens, watch.Elapsed, totalTokens));
                 }
@@ -180,6 +213,45 @@ public static class CorpusEmbedder
             }
         });
         return new EmbedProgress(count, count, tokens, watch.Elapsed, totalTokens);
+    }
+
+    /// <summary>
+    /// Writes row <paramref name="row"/> of a batch into its dataset straight from the batch's padded output (or its
+    /// mix), through a memory selection: no per-sentence copy. The values and their order are those of
+    /// <see cref="Shape"/>.
+    /// </summary>
+    private static void Write(H5NativeWriter writer, H5Dataset<float[]> dataset, BiLmOutput output, int row, OutputLayout layout, float[]? mixed, ref float[]? average)
+    {
+        int layers = output.LayerCount, d = output.Dim, skip = output.IncludesBoundaries ? 1 : 0;
+        int n = output.Lengths[row] - 2 * skip;
+        if (n == 0) return;
+        ulong values = (ulong)n * (ulong)d;
+        ulong layerStride = (ulong)output.BatchSize * (ulong)output.Timesteps * (ulong)d;
+        ulong first = ((ulong)row * (ulong)output.Timesteps + (ulong)skip) * (ulong)d;
+        switch (layout)
+        {
+            case OutputLayout.All:
+                writer.Write(dataset, output.Layers, memorySelection: new HyperslabSelection(first, layerStride, (ulong)layers, values));
+                break;
+            case OutputLayout.Top:
+                writer.Write(dataset, output.Layers, memorySelection: new HyperslabSelection(first + (ulong)(layers - 1) * layerStride, values));
+                break;
+            case OutputLayout.Average:
+                if (average is null || average.Length < (int)values) average = new float[values];
+                var sum = average.AsSpan(0, (int)values);
+                sum.Clear();
+                for (int l = 0; l < layers; l++)
+                {
+                    var layer = output.Layers.AsSpan((int)(first + (ulong)l * layerStride), (int)values);
+                    for (int i = 0; i < sum.Length; i++) sum[i] += layer[i];
+                }
+                for (int i = 0; i < sum.Length; i++) sum[i] /= layers;
+                writer.Write(dataset, average, memorySelection: new HyperslabSelection(0, values));
+                break;
+            default:
+                writer.Write(dataset, mixed!, memorySelection: new HyperslabSelection(first, values));
+                break;
+        }
     }
 
     private sealed record ScanResult(List<int> Lengths, long TotalTokens, List<string>? Keys, Dictionary<string, string>? SentenceToIndex);

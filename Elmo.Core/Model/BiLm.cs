@@ -18,10 +18,15 @@ internal static class BiLm
     /// <param name="threads">Threads to use (≥ 2 runs the two directions side by side).</param>
     /// <param name="cache">Precomputed token vectors that replace the char CNN for the tokens they hold.</param>
     /// <param name="timings">Where to add the time of each stage, or null.</param>
+    /// <param name="outputBuffer">An array to hold the layers when it is long enough (see
+    /// <see cref="BiLmOutput.Allocate"/>: reused as it is, padding not cleared; the result's
+    /// <see cref="BiLmOutput.Layers"/> is this array, possibly longer than the output); null or too short: a new array.</param>
+    /// <param name="timesteps">At least this many positions per row in the output (more padding), for callers
+    /// that reuse <paramref name="outputBuffer"/> across batches with one row layout.</param>
     /// <param name="sharedTableBytes">Budget per direction for the first layer's input projections of recurring tokens
     /// (<see cref="SharedTokenTableBytes"/>; 0 projects every position). The results are the same bits whatever it is.</param>
     /// <returns>The layers, with boundaries.</returns>
-    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, int sharedTableBytes = SharedTokenTableBytes)
+    public static BiLmOutput Forward(ElmoWeights weights, ReadOnlySpan<int> ids, int[] lengths, LstmState state, Scratch scratch, int threads, TokenVectorCache? cache = null, StageTimings? timings = null, float[]? outputBuffer = null, int timesteps = 0, int sharedTableBytes = SharedTokenTableBytes)
     {
         long start = Stopwatch.GetTimestamp();
         var o = weights.Options;
@@ -35,6 +40,7 @@ internal static class BiLm
             total += lengths[b];
             maxLen = Math.Max(maxLen, lengths[b]);
         }
+        if (batch > 0) maxLen = Math.Max(maxLen, timesteps);
 
         // Unique tokens of the batch: the char CNN runs once per distinct id sequence.
         var ws = scratch.Shared;
@@ -62,7 +68,7 @@ internal static class BiLm
         else cache.Encode(weights, uniqueIds[..(nu * chars)], nu, embedded, ws, threads);
         start = Stopwatch.GetTimestamp();
         // Layer 0: the token representation of every position, duplicated [x, x]: (batch, T, 2P)
-        var layers = new float[(long)o.OutputLayers * batch * maxLen * d];
+        var layers = BiLmOutput.Allocate((long)o.OutputLayers * batch * maxLen * d, outputBuffer);
         for (int r = 0; r < batch; r++)
         {
             for (int t = 0; t < lengths[r]; t++)

@@ -99,5 +99,20 @@ public sealed class BiLmOutput
         return new BiLmOutput(layers, mask, lengths, LayerCount, BatchSize, t, Dim, includesBoundaries: false);
     }
 
+    /// <summary>The number of values of <see cref="Layers"/> that belong to this output (the array may be longer when it is a reused buffer).</summary>
+    internal long ValueCount => (long)LayerCount * BatchSize * Timesteps * Dim;
+
+    /// <summary>
+    /// The array the layers of a forward pass go into: <paramref name="buffer"/> when it holds at least
+    /// <paramref name="values"/> floats, else a new (zeroed) array. A reused buffer is not cleared: the forward
+    /// pass writes every position of every row and never reads a padded one, so its padding keeps whatever an
+    /// earlier batch left there (and its untouched pages stay out of resident memory).
+    /// </summary>
+    /// <param name="values">Values needed.</param>
+    /// <param name="buffer">A reusable array, or null.</param>
+    /// <returns>The array the layers go into.</returns>
+    internal static float[] Allocate(long values, float[]? buffer) =>
+        buffer is not null && buffer.LongLength >= values ? buffer : new float[values];
+
     private int Offset(int layer, int row, int position) => (((layer * BatchSize) + row) * Timesteps + position) * Dim;
 }

@@ -98,7 +98,18 @@ public sealed class ElmoSession
     /// <returns>All layers with boundaries; call <see cref="BiLmOutput.WithoutBoundaries"/> for AllenNLP's <c>Elmo</c> view.</returns>
     /// <exception cref="ElmoInputException">A sentence is null, or the batch is too large for one call (its output would not fit in one array).</exception>
     /// <exception cref="InvalidOperationException">The session is already running a batch on another thread (use one session per thread).</exception>
-    public BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences)
+    public BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences) => Run(sentences, outputBuffer: null);
+
+    /// <summary>
+    /// <see cref="Run(IReadOnlyList{IReadOnlyList{string}})"/>, with the layers written into
+    /// <paramref name="outputBuffer"/> when it is long enough: the result's <see cref="BiLmOutput.Layers"/> is then
+    /// that array (its first <see cref="BiLmOutput.ValueCount"/> values are the output, and its padded positions
+    /// are not zeroed but hold whatever an earlier batch left) and is overwritten by the next call given the same
+    /// buffer. For callers that consume each output's rows before the next batch (<see cref="CorpusEmbedder"/>);
+    /// never hand such an output to a user. <paramref name="timesteps"/> pads every row to at least that many
+    /// positions, so that batches of different lengths share one row layout in the buffer.
+    /// </summary>
+    internal BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences, float[]? outputBuffer, int timesteps = 0)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         var mapper = Model.Mapper;
@@ -121,7 +132,7 @@ public sealed class ElmoSession
             foreach (var token in sentences[b]) mapper.Map(token, ids.AsSpan(pos++ * chars, chars));
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths);
+        return Run(ids, lengths, outputBuffer, timesteps);
     }
 
     /// <summary>
@@ -180,10 +191,10 @@ public sealed class ElmoSession
             }
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths);
+        return Run(ids, lengths, outputBuffer: null, timesteps: 0);
     }
 
-    private BiLmOutput Run(int[] ids, int[] lengths)
+    private BiLmOutput Run(int[] ids, int[] lengths, float[]? outputBuffer, int timesteps)
     {
         Enter();
         try
@@ -202,7 +213,7 @@ public sealed class ElmoSession
                     break;
             }
 
-            var output = Forward(ids, lengths, state);
+            var output = Forward(ids, lengths, state, outputBuffer, timesteps);
 
             if (Mode == StateMode.Stateful && batch > 0)
             {
@@ -259,16 +270,17 @@ public sealed class ElmoSession
     }
 
     /// <summary>Runs the batch in one piece, or in groups of rows within <see cref="MaxBatchBytes"/>.</summary>
-    private BiLmOutput Forward(int[] ids, int[] lengths, LstmState state)
+    private BiLmOutput Forward(int[] ids, int[] lengths, LstmState state, float[]? outputBuffer, int minTimesteps)
     {
         var o = Model.Options;
         int batch = lengths.Length, longest = batch == 0 ? 0 : lengths.Max();
-        long outputValues = (long)o.OutputLayers * batch * longest * o.OutputDim;
+        int outputTimesteps = batch == 0 ? 0 : Math.Max(longest, minTimesteps);
+        long outputValues = (long)o.OutputLayers * batch * outputTimesteps * o.OutputDim;
         long total = lengths.Sum(n => (long)n);
         if (_maxBatchBytes is not { } cap || Estimate(batch, longest, total) <= cap)
         {
             LastGroupCount = 1;
-            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings);
+            return BiLm.Forward(Model.Weights, ids, lengths, state, _scratch, Threads, TokenCache, Timings, outputBuffer, minTimesteps);
         }
 
         // Groups of rows, longest first (stable): each group's padding is set by its first row.
@@ -276,7 +288,7 @@ public sealed class ElmoSession
         var offsets = new long[batch];
         for (int b = 1; b < batch; b++) offsets[b] = offsets[b - 1] + lengths[b - 1];
         var order = Enumerable.Range(0, batch).OrderByDescending(b => lengths[b]).ToArray();
-        var layers = new float[outputValues];
+        var layers = BiLmOutput.Allocate(outputValues, outputBuffer);
         int groups = 0;
         for (int start = 0; start < batch;)
         {
@@ -311,7 +323,7 @@ public sealed class ElmoSession
                 for (int l = 0; l < layerCount; l++)
                 {
                     part.Layers.AsSpan((int)((((long)l * rows + i) * part.Timesteps) * d), lengths[b] * d)
-                        .CopyTo(layers.AsSpan((int)((((long)l * batch + b) * longest) * d)));
+                        .CopyTo(layers.AsSpan((int)((((long)l * batch + b) * outputTimesteps) * d)));
                 }
             }
             groups++;
@@ -319,9 +331,9 @@ public sealed class ElmoSession
         }
 
         LastGroupCount = groups;
-        var mask = new byte[batch * longest];
-        for (int b = 0; b < batch; b++) mask.AsSpan(b * longest, lengths[b]).Fill(1);
-        return new BiLmOutput(layers, mask, (int[])lengths.Clone(), layerCount, batch, longest, d, includesBoundaries: true);
+        var mask = new byte[batch * outputTimesteps];
+        for (int b = 0; b < batch; b++) mask.AsSpan(b * outputTimesteps, lengths[b]).Fill(1);
+        return new BiLmOutput(layers, mask, (int[])lengths.Clone(), layerCount, batch, outputTimesteps, d, includesBoundaries: true);
     }
 
     /// <summary>Refuses a batch whose character ids or output could not be held in one array.</summary>

@@ -32,6 +32,43 @@ public class CorpusEmbedderTests
         Assert.That(CliHarness.ReadString(output, "sentence_to_index"), Is.EqualTo("{\"The cat sat .\": \"0\", \"\": \"1\", \"Hello\": \"2\"}"));
     }
 
+    [TestCase(OutputLayout.All, false)]
+    [TestCase(OutputLayout.Top, false)]
+    [TestCase(OutputLayout.Average, false)]
+    [TestCase(OutputLayout.Mix, false)]
+    [TestCase(OutputLayout.Mix, true)]
+    public void BatchesShorterThanAnEarlierOneWriteWhatTheApiGives(OutputLayout layout, bool layerNorm)
+    {
+        // The embedder reuses one output array for every batch without clearing it and writes each sentence straight
+        // from it: a batch after a longer one must not pick up anything the longer one left in the array.
+        using var dir = new TempDir();
+        IReadOnlyList<IReadOnlyList<string>> sentences =
+        [
+            ["A", "long", "first", "sentence", "with", "nine", "tokens", "in", "it"], ["Seven", "tokens", "follow", "in", "this", "one", "."],
+            ["Short"], ["Two", "words"],
+            [], ["Five", "tokens", "after", "empty", "."],
+            ["Last"],
+        ];
+        var mix = layout == OutputLayout.Mix ? new ScalarMix(3, [0.5f, -1f, 2f], gamma: 0.75f, layerNorm: layerNorm) : null;
+        var settings = new EmbedSettings { Layout = layout, Mix = mix, Mode = StateMode.Stateless, BatchSize = 2, SortByLength = false };
+        string output = dir.File("out.hdf5");
+
+        CorpusEmbedder.Run(Reference.TinyModel, CorpusInput.FromTokens(sentences), output, settings);
+
+        var session = Reference.TinyModel.CreateSession(StateMode.Stateless);
+        for (int start = 0; start < sentences.Count; start += 2)
+        {
+            var batch = sentences.Skip(start).Take(2).ToList();
+            var expected = CorpusEmbedder.Shape(session.Run(batch), layout, mix);
+            for (int b = 0; b < batch.Count; b++)
+            {
+                var (data, shape) = CliHarness.Read(output, (start + b).ToString());
+                Assert.That(shape, Is.EqualTo(expected[b].Shape), $"sentence {start + b}");
+                Assert.That(data, Is.EqualTo(expected[b].Data), $"sentence {start + b}: bitwise as the API gives it");
+            }
+        }
+    }
+
     [Test]
     public void StatelessResultsDoNotDependOnLengthSorting()
     {

@@ -131,6 +131,35 @@ public class DeterminismTests
         Assert.That(session.LastGroupCount, Is.GreaterThan(1));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AReusedUnclearedOutputBufferWithExtraPaddingGivesTheSameRows(bool capped)
+    {
+        // What CorpusEmbedder does: every batch goes into one array that is never cleared (here it starts as NaN),
+        // laid out with more positions per row than the batch needs.
+        var corpus = Corpus();
+        var expected = Baseline(StateMode.Stateless, null, corpus);
+        var session = Model.CreateSession(threads: 2);
+        if (capped) session.MaxBatchBytes = 150_000;
+        int timesteps = corpus.Max(s => s.Count) + 5, batchSize = 4;
+        var buffer = new float[Model.Options.OutputLayers * batchSize * timesteps * Model.Options.OutputDim];
+        buffer.AsSpan().Fill(float.NaN);
+        var order = Enumerable.Range(0, corpus.Count).OrderBy(i => (i * 31) % corpus.Count).ToArray();
+        var actual = new float[corpus.Count][];
+        int mostGroups = 0;
+        for (int start = 0; start < order.Length; start += batchSize)
+        {
+            var rows = order.Skip(start).Take(batchSize).ToArray();
+            var output = session.Run(rows.Select(i => corpus[i]).ToArray(), buffer, timesteps);
+            mostGroups = Math.Max(mostGroups, session.LastGroupCount);
+            Assert.That(output.Layers, Is.SameAs(buffer));
+            Assert.That(output.Timesteps, Is.EqualTo(timesteps));
+            for (int r = 0; r < rows.Length; r++) actual[rows[r]] = output.SentenceLayers(r);
+        }
+        AssertBitwise(actual, expected, capped ? "reused buffer, capped" : "reused buffer");
+        if (capped) Assert.That(mostGroups, Is.GreaterThan(1), "some batch was run in groups of rows");
+    }
+
     [TestCase(4, 1)]
     [TestCase(64, 2)]
     public void WarmIsBitwiseIndependentOfBatchingAndThreads(int batchSize, int threads)
