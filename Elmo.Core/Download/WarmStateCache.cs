@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Elmo.Core;
@@ -8,7 +7,8 @@ namespace Elmo.Core;
 /// not first run the whole warm-up text through the biLM (for the original model, several seconds at batch size 1).
 /// The state is stored as <c>DIRECTORY/warm/&lt;key&gt;.hdf5</c> (<see cref="WarmStart.Save"/>'s format), the key
 /// covering the architecture, the built-in warm-up text and a fingerprint of the weight file (its size and the
-/// SHA-256 of its first and last MiB); a loaded state is the saved float32 values exactly.
+/// FNV-1a hash of its first and last MiB); a loaded state is the saved float32 values exactly. The key is a cache
+/// key, not a security check, so it uses no cryptographic library (loading one costs ~12 MB of resident memory).
 /// </summary>
 public static class WarmStateCache
 {
@@ -24,20 +24,41 @@ public static class WarmStateCache
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weightsPath);
         ArgumentNullException.ThrowIfNull(directory);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(model.Options.ToJson()));
-        hash.AppendData(Encoding.UTF8.GetBytes(string.Join("\n", WarmStart.BuiltInText)));
+        var hash = new Fingerprint();
+        hash.Append(Encoding.UTF8.GetBytes(model.Options.ToJson()));
+        hash.Append(Encoding.UTF8.GetBytes(string.Join("\n", WarmStart.BuiltInText)));
         using (var weights = new FileStream(weightsPath, FileMode.Open, FileAccess.Read, FileShare.Read))
         {
-            hash.AppendData(BitConverter.GetBytes(weights.Length));
+            hash.Append(BitConverter.GetBytes(weights.Length));
             var buffer = new byte[(int)Math.Min(FingerprintBytes, weights.Length)];
             weights.ReadExactly(buffer);
-            hash.AppendData(buffer);
+            hash.Append(buffer);
             weights.Position = weights.Length - buffer.Length;
             weights.ReadExactly(buffer);
-            hash.AppendData(buffer);
+            hash.Append(buffer);
         }
-        return Path.Combine(directory, "warm", Convert.ToHexStringLower(hash.GetHashAndReset())[..32] + ".hdf5");
+        return Path.Combine(directory, "warm", hash.ToHex() + ".hdf5");
+    }
+
+    /// <summary>Two 64-bit FNV-1a hashes with different offset bases over the same bytes: a 128-bit cache key.</summary>
+    private struct Fingerprint()
+    {
+        private const ulong Prime = 0x100000001b3;
+        private ulong _a = 0xcbf29ce484222325;
+        private ulong _b = 0x84222325cbf29ce4;
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            ulong a = _a, b = _b;
+            foreach (byte x in data)
+            {
+                a = (a ^ x) * Prime;
+                b = (b ^ x) * Prime;
+            }
+            (_a, _b) = (a, b);
+        }
+
+        public readonly string ToHex() => $"{_a:x16}{_b:x16}";
     }
 
     /// <summary>

@@ -134,7 +134,7 @@ internal static class BiLm
     }
 
     /// <summary>Bytes of first-layer input pre-activations kept per direction for tokens that recur in a batch.</summary>
-    internal const int SharedTokenTableBytes = 8 << 20;
+    internal const int SharedTokenTableBytes = 4 << 20;
 
     /// <summary>
     /// The tokens that occur more than once in the batch, most frequent first, as many as
