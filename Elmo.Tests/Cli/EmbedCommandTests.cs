@@ -68,6 +68,32 @@ public class EmbedCommandTests
     }
 
     [Test]
+    public void TheWarmStateCacheKeyFollowsTheWeightFileAndTheArchitecture()
+    {
+        using var dir = new TempDir();
+        string cache = dir.File("cache"), copy = dir.File("weights.hdf5");
+        File.Copy(Reference.FixtureWeights, copy);
+        string key = WarmStateCache.PathFor(Reference.TinyModel, copy, cache);
+        Assert.That(WarmStateCache.PathFor(Reference.TinyModel, copy, cache), Is.EqualTo(key), "stable");
+        Assert.That(Path.GetFileName(key), Does.Match("^[0-9a-f]{32}\\.hdf5$"));
+
+        var bytes = File.ReadAllBytes(copy);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(copy, bytes);
+        Assert.That(WarmStateCache.PathFor(Reference.TinyModel, copy, cache), Is.Not.EqualTo(key), "last byte of the file changed");
+        bytes[^1] ^= 1;
+        bytes[0] ^= 1;
+        File.WriteAllBytes(copy, bytes);
+        Assert.That(WarmStateCache.PathFor(Reference.TinyModel, copy, cache), Is.Not.EqualTo(key), "first byte of the file changed");
+        bytes[0] ^= 1;
+        File.WriteAllBytes(copy, bytes);
+        Assert.That(WarmStateCache.PathFor(Reference.TinyModel, copy, cache), Is.EqualTo(key), "restored");
+
+        var other = new ElmoModel(RandomWeights.Create(ModelPresets.Demo, 1));
+        Assert.That(WarmStateCache.PathFor(other, copy, cache), Is.Not.EqualTo(key), "another architecture");
+    }
+
+    [Test]
     public void StatefulBatchesOfThreeReproduceTheOriginalTensorFlowBiLm()
     {
         // bilm-tf's fixture: batch i = [sentences[0][i], sentences[1][i], sentences[2][i]], one stateful biLM.
