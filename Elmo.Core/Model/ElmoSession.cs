@@ -242,7 +242,8 @@ public sealed class ElmoSession
     /// The working memory, in bytes, that one forward pass over rows of these lengths needs (an estimate, the
     /// quantity <see cref="MaxBatchBytes"/> caps): the padded output layers, per position the character ids,
     /// token vectors, both directions' layer inputs and outputs, CNN features and highway gates, and per row
-    /// the LSTM states.
+    /// the LSTM states and one step's gates. Buffers of a fixed size (the LSTM's input-projection blocks and
+    /// first-layer token table, a few MiB per direction) are not counted.
     /// </summary>
     /// <param name="tokenCounts">Tokens of each sentence (without the boundaries, which this adds).</param>
     /// <returns>Estimated bytes.</returns>
@@ -265,7 +266,8 @@ public sealed class ElmoSession
         var o = Model.Options;
         long p = o.Lstm.ProjectionDim, c = o.Lstm.CellDim, f = o.CharCnn.FilterCount, chars = o.CharCnn.MaxCharactersPerToken;
         long perPosition = 2 * chars + 1 + 5 * p + 3 * f;
-        long perRow = 4L * o.Lstm.Layers * (p + c);
+        // The LSTM states, and both directions' gates of one step (the first layer assembles them per row).
+        long perRow = 4L * o.Lstm.Layers * (p + c) + 2 * 4 * c;
         return 4 * ((long)o.OutputLayers * rows * timesteps * o.OutputDim + positions * perPosition + rows * perRow);
     }
 
