@@ -88,12 +88,13 @@ internal static class BiLm
         // Layer l + 1 of direction dir reads that direction's half of layer l and writes its half of layer l + 1,
         // in place in the output: (batch, T, P) per direction, row stride T·2P, time stride 2P.
         int slab = batch * maxLen * d;
-        for (int l = 0; l < o.Lstm.Layers && batch > 0; l++)
+        // Each direction is its own stack of layers (layer l + 1 of a direction reads only that direction's layer l),
+        // so the two stacks run side by side from the first layer to the last, with no barrier between layers.
+        void RunStack(int dir)
         {
-            int layer = l;
-            void RunDirection(int dir)
+            var dws = dir == 0 ? scratch.Forward : scratch.Backward;
+            for (int layer = 0; layer < o.Lstm.Layers; layer++)
             {
-                var dws = dir == 0 ? scratch.Forward : scratch.Backward;
                 var input = layers.AsSpan(layer * slab + dir * p, slab - dir * p);
                 var output = layers.AsSpan((layer + 1) * slab + dir * p, slab - dir * p);
                 LstmLayerRunner.Run(
@@ -114,19 +115,19 @@ internal static class BiLm
                     }
                 }
             }
-
-            start = Stopwatch.GetTimestamp();
-            if (threads > 1)
-            {
-                Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 }, () => RunDirection(0), () => RunDirection(1));
-            }
-            else
-            {
-                RunDirection(0);
-                RunDirection(1);
-            }
-            timings?.AddLstm(start);
         }
+
+        start = Stopwatch.GetTimestamp();
+        if (batch > 0 && threads > 1)
+        {
+            Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 }, () => RunStack(0), () => RunStack(1));
+        }
+        else if (batch > 0)
+        {
+            RunStack(0);
+            RunStack(1);
+        }
+        timings?.AddLstm(start);
 
         var mask = new byte[batch * maxLen];
         for (int b = 0; b < batch; b++) mask.AsSpan(b * maxLen, lengths[b]).Fill(1);
