@@ -305,7 +305,8 @@ public static class Gemm
     // (of 16 on AVX2, 32 on AVX-512). A(r, k) is at a[r·rowStep + k·kStep]: packed (1, 6, see PackA) or in place (lda, 1).
     // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k. Without it
     // the loop is unrolled twice: 24 FMAs per branch instead of 12 (+5–18 % at the LSTM shapes on one Zen 3 core,
-    // medians of 21 alternating runs); k still runs in order, so every element is the same FMA chain.
+    // medians of 21 runs alternating in ABBA order; end to end within noise); k still runs in order, so every
+    // element is the same FMA chain.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x1<TOps, TVec>(ref float a, nint rowStep, nint kStep, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
