@@ -345,7 +345,6 @@ public static class Gemm
             for (; k < kc; k++)
             {
                 PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
-            {
                 TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
                 TVec av = TOps.Broadcast(a0);
                 x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -362,53 +361,53 @@ public static class Gemm
                 a0 = ref Unsafe.Add(ref a0, kStep);
                 a3 = ref Unsafe.Add(ref a3, kStep);
                 bk = ref Unsafe.Add(ref bk, nr);
-            }
             }
         }
         else
         {
+            // Two steps of k per pass, each in its own scope (same locals).
             for (; k + 1 < kc; k += 2)
             {
-            {
-                TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-                TVec av = TOps.Broadcast(a0);
-                x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
-                x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
-                x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-                av = TOps.Broadcast(a3);
-                x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
-                x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
-                x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-                a0 = ref Unsafe.Add(ref a0, kStep);
-                a3 = ref Unsafe.Add(ref a3, kStep);
-                bk = ref Unsafe.Add(ref bk, nr);
+                {
+                    TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+                    TVec av = TOps.Broadcast(a0);
+                    x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+                    av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
+                    x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+                    av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
+                    x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+                    av = TOps.Broadcast(a3);
+                    x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+                    av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
+                    x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+                    av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
+                    x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
+                    a0 = ref Unsafe.Add(ref a0, kStep);
+                    a3 = ref Unsafe.Add(ref a3, kStep);
+                    bk = ref Unsafe.Add(ref bk, nr);
+                }
+                {
+                    TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+                    TVec av = TOps.Broadcast(a0);
+                    x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+                    av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
+                    x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+                    av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
+                    x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+                    av = TOps.Broadcast(a3);
+                    x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+                    av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
+                    x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+                    av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
+                    x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
+                    a0 = ref Unsafe.Add(ref a0, kStep);
+                    a3 = ref Unsafe.Add(ref a3, kStep);
+                    bk = ref Unsafe.Add(ref bk, nr);
+                }
             }
-            {
-                TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-                TVec av = TOps.Broadcast(a0);
-                x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
-                x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
-                x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-                av = TOps.Broadcast(a3);
-                x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
-                x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
-                x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-                a0 = ref Unsafe.Add(ref a0, kStep);
-                a3 = ref Unsafe.Add(ref a3, kStep);
-                bk = ref Unsafe.Add(ref bk, nr);
-            }
-            }
+
             if (k < kc)
             {
-            {
                 TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
                 TVec av = TOps.Broadcast(a0);
                 x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -425,7 +424,6 @@ public static class Gemm
                 a0 = ref Unsafe.Add(ref a0, kStep);
                 a3 = ref Unsafe.Add(ref a3, kStep);
                 bk = ref Unsafe.Add(ref bk, nr);
-            }
             }
         }
 
