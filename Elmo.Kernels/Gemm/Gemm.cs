@@ -303,10 +303,10 @@ public static class Gemm
 
     // 6 rows × 1 panel (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast = 15 registers
     // (of 16 on AVX2, 32 on AVX-512). A(r, k) is at a[r·rowStep + k·kStep]: packed (1, 6, see PackA) or in place (lda, 1).
-    // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k. Without it
-    // the loop is unrolled twice: 24 FMAs per branch instead of 12 (+5–18 % at the LSTM shapes on one Zen 3 core,
-    // medians of 21 runs alternating in ABBA order; end to end within noise); k still runs in order, so every
-    // element is the same FMA chain.
+    // A non-zero prefetch offset also touches B at that distance (the next panel), one cache line per k. The loop is
+    // unrolled twice: 24 FMAs per branch instead of 12 (+5–18 % at the LSTM shapes on one Zen 3 core, medians of 21
+    // runs alternating in ABBA order; end to end within noise); k still runs in order, so every element is the same
+    // FMA chain.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x1<TOps, TVec>(ref float a, nint rowStep, nint kStep, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch)
         where TOps : struct, IVectorOps<TVec>
@@ -340,11 +340,34 @@ public static class Gemm
         ref float bk = ref b;
         nint r2 = 2 * rowStep;
         int k = 0;
-        if (prefetch != 0)
+        // Two steps of k per pass (each in its own scope: same locals), and the odd last one after the loop.
+        for (; k + 1 < kc; k += 2)
         {
-            for (; k < kc; k++)
+            if (prefetch != 0)
             {
                 PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
+                PrefetchRow(ref Unsafe.Add(ref bk, prefetch + nr), nr);
+            }
+
+            {
+                TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+                TVec av = TOps.Broadcast(a0);
+                x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+                av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
+                x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+                av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
+                x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+                av = TOps.Broadcast(a3);
+                x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+                av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
+                x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+                av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
+                x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
+                a0 = ref Unsafe.Add(ref a0, kStep);
+                a3 = ref Unsafe.Add(ref a3, kStep);
+                bk = ref Unsafe.Add(ref bk, nr);
+            }
+            {
                 TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
                 TVec av = TOps.Broadcast(a0);
                 x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
@@ -363,68 +386,26 @@ public static class Gemm
                 bk = ref Unsafe.Add(ref bk, nr);
             }
         }
-        else
-        {
-            // Two steps of k per pass, each in its own scope (same locals).
-            for (; k + 1 < kc; k += 2)
-            {
-                {
-                    TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-                    TVec av = TOps.Broadcast(a0);
-                    x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-                    av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
-                    x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-                    av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
-                    x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-                    av = TOps.Broadcast(a3);
-                    x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-                    av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
-                    x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-                    av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
-                    x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-                    a0 = ref Unsafe.Add(ref a0, kStep);
-                    a3 = ref Unsafe.Add(ref a3, kStep);
-                    bk = ref Unsafe.Add(ref bk, nr);
-                }
-                {
-                    TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-                    TVec av = TOps.Broadcast(a0);
-                    x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-                    av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
-                    x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-                    av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
-                    x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-                    av = TOps.Broadcast(a3);
-                    x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-                    av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
-                    x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-                    av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
-                    x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-                    a0 = ref Unsafe.Add(ref a0, kStep);
-                    a3 = ref Unsafe.Add(ref a3, kStep);
-                    bk = ref Unsafe.Add(ref bk, nr);
-                }
-            }
 
-            if (k < kc)
-            {
-                TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
-                TVec av = TOps.Broadcast(a0);
-                x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
-                x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
-                av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
-                x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
-                av = TOps.Broadcast(a3);
-                x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
-                x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
-                av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
-                x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
-                a0 = ref Unsafe.Add(ref a0, kStep);
-                a3 = ref Unsafe.Add(ref a3, kStep);
-                bk = ref Unsafe.Add(ref bk, nr);
-            }
+        if (k < kc)
+        {
+            if (prefetch != 0) PrefetchRow(ref Unsafe.Add(ref bk, prefetch), nr);
+            TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec av = TOps.Broadcast(a0);
+            x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+            av = TOps.Broadcast(Unsafe.Add(ref a0, rowStep));
+            x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+            av = TOps.Broadcast(Unsafe.Add(ref a0, r2));
+            x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+            av = TOps.Broadcast(a3);
+            x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+            av = TOps.Broadcast(Unsafe.Add(ref a3, rowStep));
+            x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+            av = TOps.Broadcast(Unsafe.Add(ref a3, r2));
+            x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
+            a0 = ref Unsafe.Add(ref a0, kStep);
+            a3 = ref Unsafe.Add(ref a3, kStep);
+            bk = ref Unsafe.Add(ref bk, nr);
         }
 
         TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
