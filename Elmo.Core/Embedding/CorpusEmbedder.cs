@@ -52,13 +52,8 @@ public static class CorpusEmbedder
                     result[b] = (output.SentenceLayers(b).AsSpan((layers - 1) * n * d, n * d).ToArray(), [n, d]);
                     break;
                 case OutputLayout.Average:
-                    var all = output.SentenceLayers(b);
                     var avg = new float[n * d];
-                    for (int l = 0; l < layers; l++)
-                    {
-                        for (int i = 0; i < n * d; i++) avg[i] += all[l * n * d + i];
-                    }
-                    for (int i = 0; i < avg.Length; i++) avg[i] /= layers;
+                    AverageLayers(output, b, avg);
                     result[b] = (avg, [n, d]);
                     break;
                 default:
@@ -238,20 +233,28 @@ public static class CorpusEmbedder
                 break;
             case OutputLayout.Average:
                 if (average is null || average.Length < (int)values) average = new float[values];
-                var sum = average.AsSpan(0, (int)values);
-                sum.Clear();
-                for (int l = 0; l < layers; l++)
-                {
-                    var layer = output.Layers.AsSpan((int)(first + (ulong)l * layerStride), (int)values);
-                    for (int i = 0; i < sum.Length; i++) sum[i] += layer[i];
-                }
-                for (int i = 0; i < sum.Length; i++) sum[i] /= layers;
+                AverageLayers(output, row, average.AsSpan(0, (int)values));
                 writer.Write(dataset, average, memorySelection: new HyperslabSelection(0, values));
                 break;
             default:
                 writer.Write(dataset, mixed!, memorySelection: new HyperslabSelection(first, values));
                 break;
         }
+    }
+
+    /// <summary>The mean over the layers of row <paramref name="row"/>'s tokens (boundaries left out) into <paramref name="destination"/> (tokens × dim).</summary>
+    private static void AverageLayers(BiLmOutput output, int row, Span<float> destination)
+    {
+        int layers = output.LayerCount, d = output.Dim, skip = output.IncludesBoundaries ? 1 : 0;
+        long layerStride = (long)output.BatchSize * output.Timesteps * d;
+        long first = ((long)row * output.Timesteps + skip) * d;
+        destination.Clear();
+        for (int l = 0; l < layers; l++)
+        {
+            var layer = output.Layers.AsSpan((int)(first + l * layerStride), destination.Length);
+            for (int i = 0; i < destination.Length; i++) destination[i] += layer[i];
+        }
+        for (int i = 0; i < destination.Length; i++) destination[i] /= layers;
     }
 
     private sealed record ScanResult(List<int> Lengths, long TotalTokens, List<string>? Keys, Dictionary<string, string>? SentenceToIndex);

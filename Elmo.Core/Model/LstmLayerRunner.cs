@@ -93,7 +93,7 @@ internal static class LstmLayerRunner
                 for (int i = 0; i < active[t]; i++)
                 {
                     int r = order[i];
-                    if (table.RowOf[table.Offsets[r] + (backward ? lengths[r] - 1 - t : t)] < 0) n++;
+                    if (table.RowAt(r, backward ? lengths[r] - 1 - t : t) < 0) n++;
                 }
                 missing[t] = n;
                 blockPositions += active[t];
@@ -120,7 +120,7 @@ internal static class LstmLayerRunner
                     int tr = backward ? lengths[r] - 1 - t : t;
                     int pos = r * rowStride + tr * timeStride;
                     positions[m] = pos;
-                    int shared = table is null ? -1 : table.RowOf[table.Offsets[r] + tr];
+                    int shared = table is null ? -1 : table.RowAt(r, tr);
                     if (shared < 0)
                     {
                         input.Slice(pos, inDim).CopyTo(xs.Slice(mx * inDim, inDim));
@@ -190,4 +190,8 @@ internal static class LstmLayerRunner
 /// <param name="Count">Number of distinct inputs.</param>
 /// <param name="Offsets">First entry of each row in <paramref name="RowOf"/>.</param>
 /// <param name="RowOf">Table row of every position, rows one after the other, or −1.</param>
-internal sealed record InputTable(float[] Inputs, int Count, int[] Offsets, int[] RowOf);
+internal sealed record InputTable(float[] Inputs, int Count, int[] Offsets, int[] RowOf)
+{
+    /// <summary>The table row of row <paramref name="row"/>'s input at time <paramref name="t"/>, or −1.</summary>
+    public int RowAt(int row, int t) => RowOf[Offsets[row] + t];
+}
