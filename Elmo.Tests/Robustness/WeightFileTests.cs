@@ -11,7 +11,7 @@ public class WeightFileTests
 
     /// <summary>All layers of a few sentences: equal fingerprints mean equal weights.</summary>
     internal static float[] Fingerprint(ElmoModel model) =>
-        model.CreateSession(threads: 1).Run([["The", "cat", "sat", "."], ["Ünïcødé", "tokens", "here"], []]).Layers;
+        model.CreateSession(StateMode.Stateless, threads: 1).Run([["The", "cat", "sat", "."], ["Ünïcødé", "tokens", "here"], []]).Layers;
 
     private static ElmoWeightsException LoadFails(string weightsPath, ElmoOptions? options = null)
     {
