@@ -68,7 +68,7 @@ internal sealed class ElmoProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (string a in args) start.ArgumentList.Add(a);
-        start.Environment[Core.ModelCache.EnvironmentVariable] = CliTestSetup.CacheDirectory;
+        start.Environment[Core.ModelCache.EnvironmentVariable] = TestCacheSetup.CacheDirectory;
         start.Environment["TMPDIR"] = tmp;
         start.Environment["ELMO"] = $"'{Host}' '{ElmoDll}'";
         return new ElmoProcess(Process.Start(start)!);
