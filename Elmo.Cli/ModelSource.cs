@@ -20,7 +20,7 @@ internal sealed record ResolvedModel(string Description, string? OptionsPath, st
 internal sealed class ModelSource
 {
     /// <summary>The seed of the demo model's random weights.</summary>
-    public const ulong DemoSeed = 1;
+    public const ulong DemoSeed = ElmoModel.DemoSeed;
 
     public Option<string?> Model { get; } = new("--model")
     {
@@ -106,9 +106,10 @@ internal sealed class ModelSource
         if (resolved.IsDemo)
         {
             console.Error.WriteLine($"elmo: using the built-in demo model: RANDOM weights (seed {DemoSeed}), for trying the tool only; its vectors mean nothing.");
-            return new ElmoModel(RandomWeights.Create(ModelPresets.Demo, DemoSeed));
+            return ElmoModel.Demo();
         }
-        return ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!);
+        // The model keeps its warm state in the same cache as the downloads (--cache-dir, else $ELMO_CACHE, else ~/.cache/elmo).
+        return ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!, Cache(parsed).Directory);
     }
 
     private ModelCache Cache(ParseResult parsed) => new(parsed.GetValue(CacheDir));

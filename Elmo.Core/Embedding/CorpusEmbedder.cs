@@ -243,7 +243,7 @@ public static class CorpusEmbedder
     }
 
     /// <summary>The mean over the layers of row <paramref name="row"/>'s tokens (boundaries left out) into <paramref name="destination"/> (tokens × dim).</summary>
-    private static void AverageLayers(BiLmOutput output, int row, Span<float> destination)
+    internal static void AverageLayers(BiLmOutput output, int row, Span<float> destination)
     {
         int layers = output.LayerCount, d = output.Dim, skip = output.IncludesBoundaries ? 1 : 0;
         long layerStride = (long)output.BatchSize * output.Timesteps * d;

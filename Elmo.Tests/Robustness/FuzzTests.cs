@@ -139,7 +139,7 @@ public class FuzzTests
             outcomes.Run($"weights case {c} ({how})", () =>
             {
                 var model = new ElmoModel(ElmoWeights.Load(path, options));
-                model.CreateSession(threads: 1).Run([["a", "short", "test"]]);
+                model.CreateSession(StateMode.Stateless, threads: 1).Run([["a", "short", "test"]]);
             });
         }
         TestContext.Out.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
@@ -315,7 +315,7 @@ public class FuzzTests
     {
         var rng = new Random(Seed + 2);
         var outcomes = new Outcomes();
-        var session = Reference.TinyModel.CreateSession(threads: 1);
+        var session = Reference.TinyModel.CreateSession(StateMode.Stateless, threads: 1);
         var watch = Stopwatch.StartNew();
         for (int c = 0; c < InputCases; c++)
         {
