@@ -240,7 +240,8 @@ public sealed class ElmoEmbedder
     {
         foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize))
         {
-            foreach (var result in RunWindow(window, batchSize, layers, mix, cancellationToken)) yield return result;
+            var results = RunWindow(window, batchSize, layers, mix, cancellationToken);
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
     }
 
@@ -249,7 +250,7 @@ public sealed class ElmoEmbedder
         foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize))
         {
             var results = await Task.Run(() => RunWindow(window, batchSize, layers, mix, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var result in results) yield return result;
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
     }
 
@@ -258,8 +259,16 @@ public sealed class ElmoEmbedder
         await foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize, cancellationToken).ConfigureAwait(false))
         {
             var results = await Task.Run(() => RunWindow(window, batchSize, layers, mix, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var result in results) yield return result;
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
+    }
+
+    /// <summary>Hands out one result and forgets it, so that the stream keeps no result its caller has taken.</summary>
+    private static SentenceEmbedding Take(SentenceEmbedding[] results, int i)
+    {
+        var result = results[i];
+        results[i] = null!;
+        return result;
     }
 
     /// <summary>The input cut into windows of <paramref name="size"/> numbered sentences (the last may be shorter); one list, refilled.</summary>
