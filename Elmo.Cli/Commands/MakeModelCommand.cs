@@ -30,6 +30,7 @@ internal static class MakeModelCommand
         {
             string dir = parsed.GetValue(outDir)!;
             if (dir.Length == 0) throw new UsageException("OUT_DIR is empty: name the directory to write the model into.");
+            if (dir == AtomicFile.StandardOutput) throw new UsageException("OUT_DIR cannot be '-' (standard output): a model is two files; name a directory.");
             var options = ModelPresets.Get(parsed.GetValue(preset)!);
             var node = FileNode.Of(dir);
             if (node.Kind is not (FileKind.Directory or FileKind.Missing))

@@ -189,6 +189,34 @@ public class OutputPolicyTests
         if (!Tmpfs.IsRoot) Assert.Ignore("Device nodes need root to create; sockets and directories were checked.");
     }
 
+    /// <summary>The library's writers (not only the commands) go through the same policy: a socket is refused and kept by each.</summary>
+    [Test]
+    public void EveryWriterOfTheLibraryUsesThePolicy()
+    {
+        using var dir = new TempDir();
+        string socketPath = dir.File("sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        var model = Reference.TinyModel;
+        string vocab = dir.Write("vocab.txt", "cat\n");
+        var writers = new (string Name, Action Write)[]
+        {
+            ("CorpusEmbedder", () => CorpusEmbedder.Run(model, CorpusInput.FromTokens([["a"]]), socketPath, new EmbedSettings { Mode = StateMode.Stateless })),
+            ("WarmStart.Save", () => WarmStart.Save(model.BuiltInWarmState, socketPath)),
+            ("TokenEmbeddingDump", () => TokenEmbeddingDump.Run(model, vocab, socketPath)),
+            ("ScalarMixFile.Save", () => ScalarMixFile.Save(socketPath, [new ScalarMix(3)])),
+            ("RandomWeights.Write", () => RandomWeights.Write(ModelPresets.Tiny, 1, socketPath)),
+            ("RandomWeights.Write (options)", () => RandomWeights.Write(ModelPresets.Tiny, 1, dir.File("w.hdf5"), socketPath)),
+        };
+        foreach (var (name, write) in writers)
+        {
+            var e = Assert.Throws<ElmoOutputException>(() => write(), name)!;
+            Assert.That(e.Message, Is.EqualTo($"Cannot write '{socketPath}': it is a socket; outputs are regular files (replaced only when complete), or a pipe or the null device to stream into."), name);
+            Assert.That(FileNode.Of(socketPath).Kind, Is.EqualTo(FileKind.Socket), name);
+        }
+        Assert.That(File.Exists(dir.File("w.hdf5")), Is.False, "weights and options are written together or not at all");
+    }
+
     [Test]
     public void MakeModelRefusesAFileAsOutDirAndWritesThroughTheSamePolicy()
     {
@@ -256,6 +284,14 @@ public class OutputPolicyTests
         string input = dir.Write("in.txt", "a b\n");
         var r = CliHarness.Run(args.Select(a => a == "{in}" ? input : a == "out.hdf5" ? dir.File(a) : a).ToArray());
         AssertOneLine(r, ElmoCli.UsageError, "is empty");
+    }
+
+    [Test]
+    public void MakeModelIntoStandardOutputIsAUsageError()
+    {
+        var r = CliHarness.Run("make-model", "--preset", "tiny", "-");
+        AssertOneLine(r, ElmoCli.UsageError, "OUT_DIR cannot be '-'");
+        Assert.That(Directory.Exists("-"), Is.False);
     }
 
     /// <summary>Issue 11: a temporary file left by a killed run was never removed. The next write of the same output removes those of dead processes.</summary>
