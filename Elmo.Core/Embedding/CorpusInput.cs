@@ -7,9 +7,9 @@ namespace Elmo.Core;
 /// </summary>
 public sealed class CorpusInput
 {
-    private readonly Func<IEnumerable<InputSentence>> _read;
+    private readonly Func<InputFingerprint?, IEnumerable<InputSentence>> _read;
 
-    private CorpusInput(string name, Func<IEnumerable<InputSentence>> read)
+    private CorpusInput(string name, Func<InputFingerprint?, IEnumerable<InputSentence>> read)
     {
         Name = name;
         _read = read;
@@ -34,7 +34,7 @@ public sealed class CorpusInput
             throw new ElmoInputException(System.IO.Directory.Exists(path) ? $"Input '{display}' is a directory." : $"Input file '{display}' does not exist.") { FilePath = path };
         }
         var fmt = format ?? InputReader.FormatOf(path);
-        return new CorpusInput(display, () => ReadFile(path, fmt, display, skipBlank));
+        return new CorpusInput(display, fingerprint => ReadFile(path, fmt, display, skipBlank, fingerprint)) { Format = fmt, SkipBlank = skipBlank };
     }
 
     /// <summary>Sentences already in memory.</summary>
@@ -44,7 +44,7 @@ public sealed class CorpusInput
     public static CorpusInput FromSentences(IReadOnlyList<InputSentence> sentences, string name = "sentences")
     {
         ArgumentNullException.ThrowIfNull(sentences);
-        return new CorpusInput(name, () => sentences);
+        return new CorpusInput(name, fingerprint => fingerprint is null ? sentences : Fingerprinted(sentences, fingerprint));
     }
 
     /// <summary>Tokenised sentences in memory; each key is the tokens joined by single spaces.</summary>
@@ -54,17 +54,39 @@ public sealed class CorpusInput
     public static CorpusInput FromTokens(IReadOnlyList<IReadOnlyList<string>> sentences, string name = "sentences")
     {
         ArgumentNullException.ThrowIfNull(sentences);
-        return new CorpusInput(name, () => sentences.Select((s, i) =>
-            new InputSentence(i + 1, string.Join(' ', s ?? throw new ElmoInputException($"Sentence {i} is null.")), s)));
+        var read = sentences.Select((s, i) => new InputSentence(i + 1, string.Join(' ', s ?? throw new ElmoInputException($"Sentence {i} is null.")), s));
+        return new CorpusInput(name, fingerprint => fingerprint is null ? read : Fingerprinted(read, fingerprint));
     }
+
+    /// <summary>The format of a file input (null for sentences in memory).</summary>
+    public InputFormat? Format { get; private init; }
+
+    /// <summary>Whether blank lines of a file input are skipped.</summary>
+    public bool SkipBlank { get; private init; }
 
     /// <summary>Reads the sentences once more, from the start.</summary>
     /// <returns>The sentences in input order.</returns>
-    public IEnumerable<InputSentence> Read() => _read();
+    public IEnumerable<InputSentence> Read() => _read(null);
 
-    private static IEnumerable<InputSentence> ReadFile(string path, InputFormat format, string name, bool skipBlank)
+    /// <summary>Reads the sentences once more, adding what is read to <paramref name="fingerprint"/>.</summary>
+    /// <param name="fingerprint">Receives the bytes of a file, or the texts and tokens of sentences in memory.</param>
+    /// <returns>The sentences in input order.</returns>
+    internal IEnumerable<InputSentence> Read(InputFingerprint fingerprint) => _read(fingerprint);
+
+    private static IEnumerable<InputSentence> ReadFile(string path, InputFormat format, string name, bool skipBlank, InputFingerprint? fingerprint)
     {
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        Stream stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        if (fingerprint is not null) stream = new HashingStream(stream, fingerprint);
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         foreach (var s in InputReader.Read(reader, format, name, skipBlank)) yield return s;
+    }
+
+    private static IEnumerable<InputSentence> Fingerprinted(IEnumerable<InputSentence> sentences, InputFingerprint fingerprint)
+    {
+        foreach (var s in sentences)
+        {
+            fingerprint.Append(s);
+            yield return s;
+        }
     }
 }
