@@ -154,6 +154,9 @@ public static class CorpusEmbedder
                 tokens = p.Tokens;
                 progress?.Invoke(p with { Elapsed = watch.Elapsed });
             }, cancellationToken);
+            // What loading and pass 1 left would stay resident: the GC's budget has grown with the weights, so it
+            // would not collect for a long while. One full collection before the first batch.
+            GC.Collect();
             EmbedPass(input, plan, writer, batches);
             writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), []);
         });
@@ -188,7 +191,7 @@ public static class CorpusEmbedder
     }
 
     /// <summary>Refuses, before anything is computed, an output the format cannot hold.</summary>
-    private static void CheckLimits(CorpusInput input, CorpusFileShape shape)
+    internal static void CheckLimits(CorpusInput input, CorpusFileShape shape)
     {
         if (shape.NameHeapBytes > MaxNameHeapBytes)
         {

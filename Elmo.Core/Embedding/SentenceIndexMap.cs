@@ -4,9 +4,9 @@ namespace Elmo.Core;
 
 /// <summary>
 /// What <c>sentence_to_index</c> needs, without holding the sentences: per distinct sentence a 128-bit hash of its
-/// UTF-16 text (so a lone surrogate and U+FFFD stay different keys, as in Python), the index of its last occurrence
-/// (a repeated sentence maps to its last key, as AllenNLP's dict did) and whether its JSON entry is written here.
-/// About 40 bytes per distinct sentence. The JSON is streamed in a second pass over the input, in order of first
+/// UTF-16 text (so a lone surrogate and U+FFFD stay different keys, as in Python) and the index of its last occurrence
+/// (a repeated sentence maps to its last key, as AllenNLP's dict did) with two flags, in a <see cref="HashIndex"/>
+/// (32–64 bytes per distinct sentence). The JSON is streamed in a second pass over the input, in order of first
 /// occurrence, exactly as Python's <c>json.dumps</c> writes the dict.
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ internal sealed class SentenceIndexMap
     private const long Emitted = 1L << 61;
     private const long IndexMask = Emitted - 1;
 
-    private readonly Dictionary<UInt128, long> _entries = [];
+    private readonly HashIndex _entries = new();
     private long _bodyBytes;
     private long _written;
 
@@ -41,10 +41,10 @@ internal sealed class SentenceIndexMap
         {
             long last = value & IndexMask;
             if ((value & NotHere) == 0) _bodyBytes += DecimalNames.Digits(index) - DecimalNames.Digits(last);
-            _entries[hash] = (value & ~IndexMask) | index;
+            _entries.Set(hash, (value & ~IndexMask) | index);
             return;
         }
-        _entries.Add(hash, index);
+        _entries.Set(hash, index);
         EntryCount++;
         _bodyBytes += EntryBytes(text, index);
     }
@@ -58,7 +58,7 @@ internal sealed class SentenceIndexMap
         if (_entries.TryGetValue(hash, out long value))
         {
             if ((value & NotHere) == 0) _bodyBytes += DecimalNames.Digits(index) - DecimalNames.Digits(value & IndexMask);
-            _entries[hash] = (value & ~IndexMask) | index;
+            _entries.Set(hash, (value & ~IndexMask) | index);
         }
     }
 
@@ -69,7 +69,7 @@ internal sealed class SentenceIndexMap
         var hash = SipHash128.Hash(text.AsSpan());
         if (_entries.TryGetValue(hash, out long value) && (value & NotHere) == 0)
         {
-            _entries[hash] = value | NotHere;
+            _entries.Set(hash, value | NotHere);
             EntryCount--;
             _bodyBytes -= EntryBytes(text, value & IndexMask);
         }
@@ -85,7 +85,7 @@ internal sealed class SentenceIndexMap
     {
         var hash = SipHash128.Hash(text.AsSpan());
         if (!_entries.TryGetValue(hash, out long value) || (value & (NotHere | Emitted)) != 0) return;
-        _entries[hash] = value | Emitted;
+        _entries.Set(hash, value | Emitted);
         long last = value & IndexMask;
         var bytes = new byte[(_written == 0 ? 1 : 2) + EntryBytes(text, last)];
         int at = 0;

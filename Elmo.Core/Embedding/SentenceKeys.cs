@@ -12,7 +12,7 @@ internal sealed class SentenceKeys : IGroupNames
     private const int BlockSize = 1 << 20;
 
     private readonly List<byte[]> _blocks = [];
-    private readonly Dictionary<UInt128, int> _byHash = [];
+    private HashIndex? _byHash = new();
     private Key[] _keys = new Key[1024];
     private int _count;
     private int _blockUsed = BlockSize;
@@ -35,7 +35,7 @@ internal sealed class SentenceKeys : IGroupNames
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
         bool lossy = HasLoneSurrogate(text);
         var hash = SipHash128.Hash(utf8);
-        if (_byHash.TryGetValue(hash, out int other) && Bytes(_keys[other]).SequenceEqual(utf8))
+        if (_byHash!.TryGetValue(hash, out long other) && Bytes(_keys[other]).SequenceEqual(utf8))
         {
             earlier = (_keys[other].Line, lossy || _keys[other].Lossy);
             return false;
@@ -48,7 +48,7 @@ internal sealed class SentenceKeys : IGroupNames
         utf8.CopyTo(_blocks[^1].AsSpan(_blockUsed));
         if (_count == _keys.Length) Array.Resize(ref _keys, _count * 2);
         _keys[_count] = new Key(_blocks.Count - 1, _blockUsed, utf8.Length, local, line, lossy);
-        _byHash.TryAdd(hash, _count);
+        if (!_byHash.TryGetValue(hash, out _)) _byHash.Set(hash, _count);
         _count++;
         _blockUsed += utf8.Length;
         HeapBytes += Hdf5Format.HeapNameSize(utf8.Length);
@@ -64,7 +64,8 @@ internal sealed class SentenceKeys : IGroupNames
     public bool Collides(string text, out (long Line, bool Lossy) inside)
     {
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
-        if (_byHash.TryGetValue(SipHash128.Hash(utf8), out int other) && Bytes(_keys[other]).SequenceEqual(utf8))
+        if (_byHash is null) throw new InvalidOperationException("The keys are sorted; the hash index is gone.");
+        if (_byHash.TryGetValue(SipHash128.Hash(utf8), out long other) && Bytes(_keys[other]).SequenceEqual(utf8))
         {
             inside = (_keys[other].Line, HasLoneSurrogate(text) || _keys[other].Lossy);
             return true;
@@ -77,8 +78,7 @@ internal sealed class SentenceKeys : IGroupNames
     /// <returns>The lines of two sentences with the same name, if any (a check that does not rely on the hashes).</returns>
     public (long First, long Second)? Sort()
     {
-        _byHash.Clear();
-        _byHash.TrimExcess();
+        _byHash = null;
         Array.Sort(_keys, 0, _count, Comparer<Key>.Create((a, b) => Bytes(a).SequenceCompareTo(Bytes(b))));
         _sorted = true;
         for (int i = 1; i < _count; i++)

@@ -30,7 +30,7 @@ internal sealed class CorpusFileWriter
         _file = file;
         Layout = layout;
         _headers = new RegionWriter(file, layout.HeadersStart, 1 << 16);
-        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart);
+        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart, 1 << 16);
         _header = new byte[layout.DatasetHeaderSize];
         _dims = layout.Shape.Rank == 3 ? [(ulong)layers, 0, (ulong)dim] : [0, (ulong)dim];
         Layers = layout.Shape.Rank == 3 ? layers : 1;
