@@ -127,6 +127,8 @@ public static class CorpusEmbedder
         {
             throw new ArgumentException("A stateful run cannot be split: each sentence's vectors depend on every batch before it, so parts would differ from one run.", nameof(settings));
         }
+        // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
+        AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
         var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
         session.MaxBatchBytes = settings.MaxBatchBytes;

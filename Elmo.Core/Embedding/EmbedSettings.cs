@@ -13,14 +13,14 @@ public sealed record EmbedSettings
     public int BatchSize { get; init; } = 64;
 
     /// <summary>
-    /// How LSTM states start and carry over. Default <see cref="StateMode.Warm"/>: every sentence starts from the
+    /// How LSTM states start and carry over. Default <see cref="ElmoModel.DefaultStateMode"/>, warm: every sentence starts from the
     /// state after a warm-up text, so it enters the biLM after a sentence end as in training, and the results are
     /// deterministic (see docs/state-modes.md). <see cref="StateMode.Stateless"/> and <see cref="StateMode.Stateful"/>
     /// reproduce other systems' numbers.
     /// </summary>
-    public StateMode Mode { get; init; } = StateMode.Warm;
+    public StateMode Mode { get; init; } = ElmoModel.DefaultStateMode;
 
-    /// <summary>The warm state for <see cref="StateMode.Warm"/>; null for the model's built-in one (<see cref="ElmoModel.BuiltInWarmState"/>).</summary>
+    /// <summary>The warm state for <see cref="StateMode.Warm"/>; null for the model's built-in one (<see cref="ElmoModel.WarmState"/>, from the warm-state cache when the model has a weight file).</summary>
     public LstmState? WarmState { get; init; }
 
     /// <summary>Threads per batch (default: all processors).</summary>

@@ -20,12 +20,18 @@ public sealed class ElmoModule
 {
     private readonly Random _random;
 
-    /// <summary>Creates a module over a new session of <paramref name="model"/> (<see cref="ElmoModel.CreateSession"/> with its defaults).</summary>
+    /// <summary>
+    /// Creates a module over a new session of <paramref name="model"/> in <paramref name="mode"/> (default
+    /// <see cref="ElmoModel.DefaultStateMode"/>, warm, like every other entry point; the warm state is
+    /// <see cref="ElmoModel.WarmState"/>).
+    /// </summary>
     /// <param name="model">The biLM.</param>
     /// <param name="representations">Number of output representations (AllenNLP's <c>num_output_representations</c>), ≥ 1.</param>
     /// <param name="options">Settings; null for AllenNLP's defaults.</param>
-    public ElmoModule(ElmoModel model, int representations, ElmoModuleOptions? options = null)
-        : this(CreateSession(model), representations, options)
+    /// <param name="mode">How the biLM's states start: warm (default), <see cref="StateMode.Stateless"/> (AllenNLP's
+    /// <c>Elmo</c> module when it is reset every batch) or <see cref="StateMode.Stateful"/> (AllenNLP's default).</param>
+    public ElmoModule(ElmoModel model, int representations, ElmoModuleOptions? options = null, StateMode mode = ElmoModel.DefaultStateMode)
+        : this(CreateSession(model, mode), representations, options)
     {
     }
 
@@ -258,9 +264,9 @@ public sealed class ElmoModule
         return result;
     }
 
-    private static ElmoSession CreateSession(ElmoModel model)
+    private static ElmoSession CreateSession(ElmoModel model, StateMode mode)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return model.CreateSession();
+        return model.CreateSession(mode);
     }
 }

@@ -18,8 +18,8 @@ public class SessionTests
         var model = Reference.TinyModel;
         var ids = model.Mapper.BatchToIds(Batch);
         Assert.That((ids.Batch, ids.Tokens, ids.Characters), Is.EqualTo((3, 4, 50)));
-        var a = model.CreateSession().Run(Batch);
-        var b = model.CreateSession().Run(ids);
+        var a = model.CreateSession(StateMode.Stateless).Run(Batch);
+        var b = model.CreateSession(StateMode.Stateless).Run(ids);
         Assert.That(b.Layers, Is.EqualTo(a.Layers));
         Assert.That(b.Mask, Is.EqualTo(a.Mask));
     }
@@ -27,7 +27,7 @@ public class SessionTests
     [Test]
     public void OutputShapesAndMaskWithAndWithoutBoundaries()
     {
-        var output = Reference.TinyModel.CreateSession().Run(Batch);
+        var output = Reference.TinyModel.CreateSession(StateMode.Stateless).Run(Batch);
         Assert.That((output.LayerCount, output.BatchSize, output.Timesteps, output.Dim), Is.EqualTo((3, 3, 6, 32)));
         Assert.That(output.Lengths, Is.EqualTo(new[] { 6, 2, 3 }));
         Assert.That(output.Mask, Is.EqualTo(new byte[] { 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0 }));

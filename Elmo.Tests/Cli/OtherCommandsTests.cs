@@ -214,7 +214,7 @@ public class OtherCommandsTests
         Assert.That(loaded.Options, Is.EqualTo(ModelPresets.Tiny).Using<ElmoOptions>((x, y) => x.ToJson() == y.ToJson()));
         var inMemory = new ElmoModel(RandomWeights.Create(ModelPresets.Tiny, 5));
         string[] sentence = ["A", "random", "model", "."];
-        Assert.That(loaded.CreateSession().Run([sentence]).Layers, Is.EqualTo(inMemory.CreateSession().Run([sentence]).Layers));
+        Assert.That(loaded.CreateSession(StateMode.Stateless).Run([sentence]).Layers, Is.EqualTo(inMemory.CreateSession(StateMode.Stateless).Run([sentence]).Layers));
         Assert.That(CliHarness.Run("make-model", "--preset", "huge", outDir).Exit, Is.EqualTo(2));
         Assert.That(CliHarness.Run("make-model", outDir).Exit, Is.EqualTo(2), "--preset is required");
     }

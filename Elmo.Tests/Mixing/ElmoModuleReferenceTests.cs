@@ -29,7 +29,7 @@ public class ElmoModuleReferenceTests
         bool layerNorm = group.Attribute("do_layer_norm").Read<byte>() != 0;
         Assert.That(weights, Has.Length.EqualTo(2));
 
-        var module = new ElmoModule(Reference.TinyModel, 2, new ElmoModuleOptions { Dropout = 0f, DoLayerNorm = layerNorm });
+        var module = new ElmoModule(Reference.TinyModel, 2, new ElmoModuleOptions { Dropout = 0f, DoLayerNorm = layerNorm }, StateMode.Stateless);
         for (int k = 0; k < 2; k++)
         {
             weights[k].CopyTo(module.Mixes[k].Weights, 0);

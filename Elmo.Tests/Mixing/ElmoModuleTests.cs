@@ -14,7 +14,7 @@ public class ElmoModuleTests
         ["Two", "representations"],
     ];
 
-    private static ElmoModule Create(int representations, ElmoModuleOptions options) => new(Model.CreateSession(), representations, options);
+    private static ElmoModule Create(int representations, ElmoModuleOptions options) => new(Model.CreateSession(StateMode.Stateless), representations, options);
 
     [Test]
     public void FreshRepresentationsAreIdentical()
@@ -181,9 +181,9 @@ public class ElmoModuleTests
         Assert.Throws<ArgumentException>(() => Create(1, new ElmoModuleOptions { TopLayerOnly = true, ScalarMixParameters = [0f, 0f, 0f] }));
         Assert.Throws<ArgumentOutOfRangeException>(() => Create(1, new ElmoModuleOptions { L2Coefficient = -1f }));
         var module = Create(1, new ElmoModuleOptions());
-        Assert.Throws<ArgumentException>(() => module.Forward(Model.CreateSession().Run(Sentences).WithoutBoundaries()));
+        Assert.Throws<ArgumentException>(() => module.Forward(Model.CreateSession(StateMode.Stateless).Run(Sentences).WithoutBoundaries()));
         var otherModel = new ElmoModel(RandomWeights.Create(ModelPresets.Demo, 1));
-        Assert.Throws<ArgumentException>(() => module.Forward(otherModel.CreateSession().Run(Sentences)));
+        Assert.Throws<ArgumentException>(() => module.Forward(otherModel.CreateSession(StateMode.Stateless).Run(Sentences)));
     }
 
     [Test]

@@ -18,7 +18,7 @@ public class GradientCheckTests
         ["Gradients", "flow", "back", "."],
     ];
 
-    private static readonly BiLmOutput Layers = Model.CreateSession().Run(Sentences);
+    private static readonly BiLmOutput Layers = Model.CreateSession(StateMode.Stateless).Run(Sentences);
 
     public static IEnumerable<TestCaseData> Settings()
     {
@@ -43,7 +43,7 @@ public class GradientCheckTests
         var upstream = probe.Representations.Select(r => r.Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
 
         // Analytic: one forward, one backward per representation.
-        var module = new ElmoModule(Model.CreateSession(), 2, options) { Training = true };
+        var module = new ElmoModule(Model.CreateSession(StateMode.Stateless), 2, options) { Training = true };
         Set(module, weights, gammas);
         var output = module.Forward(Layers);
         for (int k = 0; k < 2; k++) module.Backward(output, k, upstream[k]);
@@ -93,7 +93,7 @@ public class GradientCheckTests
     /// <summary>A fresh module (so the dropout draws repeat) with the given parameters, run on the fixed biLM output.</summary>
     private static ElmoModuleOutput Build(ElmoModuleOptions options, float[][] weights, float[] gammas)
     {
-        var module = new ElmoModule(Model.CreateSession(), 2, options) { Training = true };
+        var module = new ElmoModule(Model.CreateSession(StateMode.Stateless), 2, options) { Training = true };
         Set(module, weights, gammas);
         return module.Forward(Layers);
     }

@@ -42,7 +42,7 @@ public class ScalarMixFileTests
     {
         var model = new ElmoModel(RandomWeights.Create(ModelPresets.Tiny, 2));
         IReadOnlyList<IReadOnlyList<string>> sentences = [["save", "and", "load"], ["x"]];
-        var trained = new ElmoModule(model.CreateSession(), 2, new ElmoModuleOptions { DoLayerNorm = true });
+        var trained = new ElmoModule(model.CreateSession(StateMode.Stateless), 2, new ElmoModuleOptions { DoLayerNorm = true });
         trained.Mixes[0].Weights[0] = 1.25f;
         trained.Mixes[1].Weights[2] = -0.75f;
         trained.Mixes[1].Gamma = 0.3f;
@@ -50,7 +50,7 @@ public class ScalarMixFileTests
         string path = Path.Combine(_dir, "module.json");
         trained.SaveMixes(path);
 
-        var restored = new ElmoModule(model.CreateSession(), 2, new ElmoModuleOptions { DoLayerNorm = true });
+        var restored = new ElmoModule(model.CreateSession(StateMode.Stateless), 2, new ElmoModuleOptions { DoLayerNorm = true });
         restored.LoadMixes(path);
         Assert.That(restored.Mixes[1].Trainable, Is.False);
         var expected = trained.Forward(sentences);
@@ -58,11 +58,11 @@ public class ScalarMixFileTests
         for (int k = 0; k < 2; k++) Assert.That(actual.Representations[k], Is.EqualTo(expected.Representations[k]));
 
         // The file must fit the module.
-        var e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(), 3, new ElmoModuleOptions { DoLayerNorm = true }).LoadMixes(path));
+        var e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(StateMode.Stateless), 3, new ElmoModuleOptions { DoLayerNorm = true }).LoadMixes(path));
         Assert.That(e!.Dataset, Is.EqualTo("mixes"));
-        e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(), 2).LoadMixes(path));
+        e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(StateMode.Stateless), 2).LoadMixes(path));
         Assert.That(e!.Message, Does.Contain("layer_norm"));
-        e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(), 2, new ElmoModuleOptions { DoLayerNorm = true, TopLayerOnly = true }).LoadMixes(path));
+        e = Assert.Throws<ElmoWeightsException>(() => new ElmoModule(model.CreateSession(StateMode.Stateless), 2, new ElmoModuleOptions { DoLayerNorm = true, TopLayerOnly = true }).LoadMixes(path));
         Assert.That(e!.Message, Does.Contain("weights has 3 layers"));
     }
 

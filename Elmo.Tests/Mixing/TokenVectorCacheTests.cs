@@ -18,8 +18,8 @@ public class TokenVectorCacheTests
         var vocabulary = File.ReadAllLines(Reference.File_("bilm-tf-fixture/vocab_test.txt")).Concat(words).Where(w => !left.Contains(w)).ToList();
         Assert.That(left, Is.Not.Empty);
 
-        var cached = new ElmoModule(model.CreateSession(), 2, new ElmoModuleOptions { VocabularyToCache = vocabulary, DoLayerNorm = true });
-        var plain = new ElmoModule(model.CreateSession(), 2, new ElmoModuleOptions { DoLayerNorm = true });
+        var cached = new ElmoModule(model.CreateSession(StateMode.Stateless), 2, new ElmoModuleOptions { VocabularyToCache = vocabulary, DoLayerNorm = true });
+        var plain = new ElmoModule(model.CreateSession(StateMode.Stateless), 2, new ElmoModuleOptions { DoLayerNorm = true });
         Assert.That(cached.VocabularyCache, Is.Not.Null);
         Assert.That(left.Any(cached.VocabularyCache!.Contains), Is.False);
         Assert.That(words.Where(w => !left.Contains(w)).All(cached.VocabularyCache.Contains), Is.True);
@@ -51,7 +51,7 @@ public class TokenVectorCacheTests
         Assert.That(cache.Contains("dog"), Is.False);
         Assert.That(cache.SizeInBytes, Is.EqualTo(cache.Count * 16 * sizeof(float)));
 
-        var session = model.CreateSession();
+        var session = model.CreateSession(StateMode.Stateless);
         var module = new ElmoModule(session, 1, new ElmoModuleOptions { VocabularyToCache = vocabulary });
         var withCache = module.Forward([["the", "dog", "naïve"], ["cat"]]).BiLm;
         var embedded = model.EmbedTokens(["the", "dog", "naïve", "cat"]);

@@ -110,7 +110,7 @@ public class DeterminismTests
     {
         var corpus = Corpus();
         var expected = Baseline(StateMode.Stateless, null, corpus);
-        var session = Model.CreateSession(threads: 2);
+        var session = Model.CreateSession(StateMode.Stateless, threads: 2);
         var longest = corpus[^1];
         for (int i = 0; i < corpus.Count; i += 5)
         {
@@ -125,7 +125,7 @@ public class DeterminismTests
     {
         var corpus = Corpus();
         var expected = Baseline(StateMode.Stateless, null, corpus);
-        var session = Model.CreateSession(threads: 2);
+        var session = Model.CreateSession(StateMode.Stateless, threads: 2);
         session.MaxBatchBytes = 150_000;
         AssertBitwise(Embed(session, corpus, Enumerable.Range(0, corpus.Count).ToArray(), 64), expected, "capped");
         Assert.That(session.LastGroupCount, Is.GreaterThan(1));
@@ -139,7 +139,7 @@ public class DeterminismTests
         // laid out with more positions per row than the batch needs.
         var corpus = Corpus();
         var expected = Baseline(StateMode.Stateless, null, corpus);
-        var session = Model.CreateSession(threads: 2);
+        var session = Model.CreateSession(StateMode.Stateless, threads: 2);
         if (capped) session.MaxBatchBytes = 150_000;
         int timesteps = corpus.Max(s => s.Count) + 5, batchSize = 4;
         var buffer = new float[Model.Options.OutputLayers * batchSize * timesteps * Model.Options.OutputDim];
@@ -184,9 +184,9 @@ public class DeterminismTests
         var model = new ElmoModel(RandomWeights.Create(ModelPresets.Demo, 11));
         var corpus = Corpus();
         var order = Enumerable.Range(0, corpus.Count).ToArray();
-        var expected = Embed(model.CreateSession(threads: 1), corpus, order, batchSize: 1);
-        AssertBitwise(Embed(model.CreateSession(threads: 2), corpus, order, batchSize: 64), expected, "2 threads");
-        AssertBitwise(Embed(model.CreateSession(threads: 4), corpus, order.Reverse().ToArray(), batchSize: 16), expected, "4 threads, reversed, 16 at a time");
+        var expected = Embed(model.CreateSession(StateMode.Stateless, threads: 1), corpus, order, batchSize: 1);
+        AssertBitwise(Embed(model.CreateSession(StateMode.Stateless, threads: 2), corpus, order, batchSize: 64), expected, "2 threads");
+        AssertBitwise(Embed(model.CreateSession(StateMode.Stateless, threads: 4), corpus, order.Reverse().ToArray(), batchSize: 16), expected, "4 threads, reversed, 16 at a time");
     }
 
     /// <summary>Layer 0 is the context-free token vector: identical to <see cref="ElmoModel.EmbedTokens"/> in any batch.</summary>
@@ -195,7 +195,7 @@ public class DeterminismTests
     {
         var sentence = Reference.Sentences()[7];
         var tokens = Model.EmbedTokens(sentence, threads: 1);
-        var o = Model.CreateSession(threads: 2).Run([Reference.Sentences()[3], sentence]).WithoutBoundaries();
+        var o = Model.CreateSession(StateMode.Stateless, threads: 2).Run([Reference.Sentences()[3], sentence]).WithoutBoundaries();
         int p = Model.Options.Lstm.ProjectionDim;
         for (int t = 0; t < sentence.Length; t++)
         {
@@ -208,7 +208,7 @@ public class DeterminismTests
     public void ScratchReuseDoesNotMatter()
     {
         var corpus = Corpus();
-        var session = Model.CreateSession(threads: 2);
+        var session = Model.CreateSession(StateMode.Stateless, threads: 2);
         var first = session.Run([corpus[3]]).Layers;
         session.Run(corpus.ToArray());
         Assert.That(session.Run([corpus[3]]).Layers.AsSpan().SequenceEqual(first), Is.True);

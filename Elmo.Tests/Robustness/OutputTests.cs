@@ -14,11 +14,19 @@ public class OutputTests
 {
     private const string OldContent = "an existing output that must survive a failed run\n";
 
+    /// <summary>A random model of the fixture's size: these tests are about writing, so they need no reference data.</summary>
+    private static readonly Lazy<ElmoModel> LazyModel = new(() => new ElmoModel(RandomWeights.Create(ModelPresets.Tiny, 11)));
+
+    private static ElmoModel Model => LazyModel.Value;
+
+    /// <summary>Sentence <paramref name="i"/> (0-based) of a made-up corpus: 3 to 17 tokens, like the fixture's.</summary>
+    private static string[] Words(int i) => Enumerable.Range(0, 3 + i * 7 % 15).Select(j => $"w{i}x{j}").ToArray();
+
     private static IReadOnlyList<InputSentence> Sentences(int count) =>
-        Reference.Sentences().Take(count).Select((s, i) => new InputSentence(i + 1, string.Join(' ', s), s)).ToList();
+        Enumerable.Range(0, count).Select(i => new InputSentence(i + 1, string.Join(' ', Words(i)), Words(i))).ToList();
 
     private static void Embed(string path, int sentences = 30) =>
-        CorpusEmbedder.Run(Reference.TinyModel, Sentences(sentences), path, new EmbedSettings { Layout = OutputLayout.All, Threads = 1 });
+        CorpusEmbedder.Run(Model, Sentences(sentences), path, new EmbedSettings { Layout = OutputLayout.All, Threads = 1 });
 
     /// <summary>The directory holds exactly <paramref name="names"/>: no temporary file was left behind.</summary>
     private static void AssertOnly(string dir, params string[] names) =>
@@ -88,7 +96,7 @@ public class OutputTests
         Embed(target, 3);
         using (var f = H5File.OpenRead(target))
         {
-            Assert.That(f.Dataset("2").Space.Dimensions, Is.EqualTo(new ulong[] { 3, (ulong)Reference.Sentences()[2].Length, 32 }));
+            Assert.That(f.Dataset("2").Space.Dimensions, Is.EqualTo(new ulong[] { 3, (ulong)Words(2).Length, 32 }));
         }
         AssertOnly(dir.Path, "out.hdf5");
     }
@@ -154,7 +162,7 @@ public class OutputTests
         string target = dir.File("out.hdf5");
         File.WriteAllText(target, OldContent);
         using var cts = new CancellationTokenSource();
-        Assert.Catch<OperationCanceledException>(() => CorpusEmbedder.Run(Reference.TinyModel, Sentences(30), target,
+        Assert.Catch<OperationCanceledException>(() => CorpusEmbedder.Run(Model, Sentences(30), target,
             new EmbedSettings { BatchSize = 3, Threads = 1 }, p => { if (p.Sentences >= 6) cts.Cancel(); }, cts.Token));
         Assert.That(File.ReadAllText(target), Is.EqualTo(OldContent));
         AssertOnly(dir.Path, "out.hdf5");

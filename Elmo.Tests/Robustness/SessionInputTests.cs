@@ -55,7 +55,7 @@ public class SessionInputTests
     [Test]
     public void EmptySentencesHaveOnlyBoundaries()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         var o = session.Run([[], ["a", "b"], []]);
         Assert.That(o.Lengths, Is.EqualTo(new[] { 2, 4, 2 }));
         var w = o.WithoutBoundaries();
@@ -73,7 +73,7 @@ public class SessionInputTests
     [Test]
     public void NullSentenceIsRefusedAndNullTokenIsTheEmptyWord()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         var e = Assert.Throws<ElmoInputException>(() => session.Run([["a"], null!]))!;
         Assert.That(e.Message, Does.Contain("Sentence 1"));
         AssertSame(session.Run([["a", null!, "b"]]), session.Run([["a", "", "b"]]), "null token");
@@ -83,7 +83,7 @@ public class SessionInputTests
     [Test]
     public void OddTokensRunAndGiveFiniteVectors()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         string huge = new('w', 200_000);
         var o = session.Run([["\uD800", "\0", "\u202E", huge, "\uD83D\uDE00", "<S>", "</S>", "\n\t", ""]]);
         foreach (float v in o.Layers) Assert.That(float.IsFinite(v), Is.True);
@@ -99,7 +99,7 @@ public class SessionInputTests
     public void VeryLongSentenceRunsInBoundedMemory()
     {
         var words = Words(5000, 3);
-        var session = Model.CreateSession(threads: 2);
+        var session = Model.CreateSession(StateMode.Stateless, threads: 2);
         var o = session.Run([words, ["short"]]).WithoutBoundaries();
         Assert.That(o.Lengths, Is.EqualTo(new[] { 5000, 1 }));
         foreach (float v in o.Layers) Assert.That(float.IsFinite(v), Is.True);
@@ -125,14 +125,14 @@ public class SessionInputTests
         var sentences = new IReadOnlyList<string>[10_000];
         for (int i = 0; i < sentences.Length; i++) sentences[i] = [];
         sentences[^1] = Words(2300, 4);
-        var e = Assert.Throws<ElmoInputException>(() => Model.CreateSession().Run(sentences))!;
+        var e = Assert.Throws<ElmoInputException>(() => Model.CreateSession(StateMode.Stateless).Run(sentences))!;
         Assert.That(e.Message, Does.Contain("too large"));
     }
 
     [Test]
     public void MaxBatchBytesMustBePositive()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         Assert.That(session.MaxBatchBytes, Is.EqualTo(ElmoSession.DefaultMaxBatchBytes));
         Assert.Throws<ArgumentOutOfRangeException>(() => session.MaxBatchBytes = 0);
         Assert.Throws<ArgumentOutOfRangeException>(() => session.MaxBatchBytes = -5);
@@ -143,7 +143,7 @@ public class SessionInputTests
     [Test]
     public void EstimateGrowsWithRowsTimestepsAndDims()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         var o = Model.Options;
         long one = session.EstimateBatchBytes([10]);
         long padded = session.EstimateBatchBytes([10, 0]);
@@ -160,9 +160,9 @@ public class SessionInputTests
     public void CappedStatelessBatchEqualsTheUnsplitOne(long cap)
     {
         var batch = Reference.Sentences().Take(9).Select(s => (IReadOnlyList<string>)s).Append(Words(300, 9)).Append([]).ToArray();
-        var free = Model.CreateSession();
+        var free = Model.CreateSession(StateMode.Stateless);
         free.MaxBatchBytes = null;
-        var capped = Model.CreateSession();
+        var capped = Model.CreateSession(StateMode.Stateless);
         capped.MaxBatchBytes = cap;
         var expected = free.Run(batch);
         var actual = capped.Run(batch);
@@ -212,7 +212,7 @@ public class SessionInputTests
     [Test]
     public void CharacterIdsOfTheWrongShapeAreRefused()
     {
-        var session = Model.CreateSession();
+        var session = Model.CreateSession(StateMode.Stateless);
         var good = Model.Mapper.BatchToIds([["a", "b"], ["c"]]);
         Assert.Throws<ElmoInputException>(() => session.Run(good with { Tokens = 3 }));
         Assert.Throws<ElmoInputException>(() => session.Run(good with { Batch = -1 }));

@@ -11,11 +11,12 @@ public class WeightFileTests
 
     /// <summary>All layers of a few sentences: equal fingerprints mean equal weights.</summary>
     internal static float[] Fingerprint(ElmoModel model) =>
-        model.CreateSession(threads: 1).Run([["The", "cat", "sat", "."], ["Ünïcødé", "tokens", "here"], []]).Layers;
+        model.CreateSession(StateMode.Stateless, threads: 1).Run([["The", "cat", "sat", "."], ["Ünïcødé", "tokens", "here"], []]).Layers;
 
     private static ElmoWeightsException LoadFails(string weightsPath, ElmoOptions? options = null)
     {
-        var e = Assert.Throws<ElmoWeightsException>(() => ElmoWeights.Load(weightsPath, options ?? WeightVariants.FixtureOptions))!;
+        var architecture = options ?? WeightVariants.FixtureOptions; // outside Assert.Throws: missing reference data skips
+        var e = Assert.Throws<ElmoWeightsException>(() => ElmoWeights.Load(weightsPath, architecture))!;
         Assert.That(e.FilePath, Is.EqualTo(weightsPath));
         Assert.That(e.Message, Does.Contain(weightsPath));
         return e;
@@ -25,7 +26,7 @@ public class WeightFileTests
     public void MissingFileIsNamed()
     {
         using var dir = new TempDir();
-        var e = LoadFails(dir.File("nope.hdf5"));
+        var e = LoadFails(dir.File("nope.hdf5"), ModelPresets.Tiny);
         Assert.That(e.Message, Does.Contain("does not exist"));
     }
 
@@ -33,7 +34,7 @@ public class WeightFileTests
     public void DirectoryIsRefused()
     {
         using var dir = new TempDir();
-        var e = LoadFails(dir.Path);
+        var e = LoadFails(dir.Path, ModelPresets.Tiny);
         Assert.That(e.Message, Does.Contain("is a directory"));
     }
 
@@ -45,7 +46,7 @@ public class WeightFileTests
         using var dir = new TempDir();
         string path = dir.File("weights.hdf5");
         File.WriteAllText(path, content);
-        var e = LoadFails(path);
+        var e = LoadFails(path, ModelPresets.Tiny);
         Assert.That(e.Message, Does.Contain("HDF5").Or.Contain("damaged"));
     }
 
@@ -57,7 +58,7 @@ public class WeightFileTests
         var bytes = new byte[100_000];
         new Random(5).NextBytes(bytes);
         File.WriteAllBytes(path, bytes);
-        LoadFails(path);
+        LoadFails(path, ModelPresets.Tiny);
     }
 
     [Test]
@@ -248,7 +249,8 @@ public class WeightFileTests
         using var dir = new TempDir();
         string path = dir.File("w.hdf5");
         File.WriteAllBytes(path, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-        var e = Assert.Throws<ElmoWeightsException>(() => ElmoModel.Load(Reference.FixtureOptions, path))!;
+        string options = Reference.FixtureOptions; // outside Assert.Throws, so that missing reference data skips the test
+        var e = Assert.Throws<ElmoWeightsException>(() => ElmoModel.Load(options, path))!;
         Assert.That(e.FilePath, Is.EqualTo(path));
     }
 }

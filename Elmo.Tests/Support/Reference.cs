@@ -5,6 +5,8 @@ namespace Elmo.Tests.Support;
 /// <summary>
 /// Locates the shared reference data: <c>ELMO_REFERENCE_DIR</c> when set (a missing file then fails the
 /// test), else <c>../shared/reference</c> beside the repository (a missing directory then skips the test).
+/// Read a reference path or model before an <c>Assert.Throws</c>, never inside its delegate: there the skip would be
+/// caught as the wrong exception and fail the test (ReferenceFreeRunTests checks the whole suite without the data).
 /// </summary>
 internal static class Reference
 {

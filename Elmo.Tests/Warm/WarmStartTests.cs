@@ -139,7 +139,7 @@ public class WarmStartTests
         {
             string path = Path.Combine(dir, "demo-warm.hdf5");
             WarmStart.Save(new LstmState(other.Options.Lstm, 1), path);
-            var e = Assert.Throws<ElmoInputException>(() => WarmStart.Load(path, Reference.TinyModel.Options.Lstm))!;
+            var e = Assert.Throws<ElmoInputException>(() => WarmStart.Load(path, ModelPresets.Tiny.Lstm))!;
             Assert.That(e.Message, Does.Contain(path).And.Contain("hidden"));
         }
         finally

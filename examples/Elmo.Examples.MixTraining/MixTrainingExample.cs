@@ -53,7 +53,7 @@ public static class MixTrainingExample
         ArgumentOutOfRangeException.ThrowIfLessThan(printEvery, 1);
 
         // Two representations, light dropout while training (seeded, so every run prints the same numbers).
-        var elmo = new ElmoModule(model.CreateSession(), representations: 2, new ElmoModuleOptions { Dropout = 0.1f, Seed = 42 })
+        var elmo = new ElmoModule(model.CreateSession(StateMode.Stateless), representations: 2, new ElmoModuleOptions { Dropout = 0.1f, Seed = 42 })
         {
             Training = true,
         };
