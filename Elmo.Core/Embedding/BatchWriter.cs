@@ -108,6 +108,7 @@ internal sealed class BatchWriter
                 if (_mixed is null || _mixed.Length < values) _mixed = new float[values];
                 mixed = _mixed;
                 _settings.Mix!.Mix(output.Layers.AsSpan(0, (int)output.ValueCount), output.Mask, output.Dim, mixed.AsSpan(0, values));
+                CorpusEmbedder.CheckFinite(_settings.Mix, mixed.AsSpan(0, values));
             }
             for (int b = 0; b < group.Length; b++)
             {

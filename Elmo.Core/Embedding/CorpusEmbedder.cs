@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace Elmo.Core;
@@ -153,7 +154,6 @@ public static class CorpusEmbedder
             var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim);
             var batches = new BatchWriter(session, writer, settings, plan, p =>
             {
-<<<<<<< HEAD
                 tokens = p.Tokens;
                 progress?.Invoke(p with { Elapsed = watch.Elapsed });
             }, cancellationToken);
@@ -162,58 +162,15 @@ public static class CorpusEmbedder
             GC.Collect();
             EmbedPass(input, plan, writer, batches);
             writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), []);
-=======
-                if (position >= count || sentence.Tokens.Count != scan.Lengths[position])
-                {
-                    throw Changed(input, sentence.LineNumber);
-                }
-                pending.Add((position++, sentence));
-                if (pending.Count == window) Flush();
-            }
-            if (position != count) throw Changed(input, null);
-            Flush();
-
-            void Flush()
-            {
-                var order = sort ? pending.OrderBy(p => p.Sentence.Tokens.Count).ToList() : pending;
-                for (int start = 0; start < order.Count; start += settings.BatchSize)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var batch = order.Skip(start).Take(settings.BatchSize).ToList();
-                    var output = session.Run(batch.Select(p => p.Sentence.Tokens).ToList(), outputBuffer, timesteps);
-                    float[]? mixed = null;
-                    if (settings.Layout == OutputLayout.Mix)
-                    {
-                        int mixValues = output.BatchSize * output.Timesteps * output.Dim;
-                        mixed = mixBuffer is not null && mixBuffer.Length >= mixValues ? mixBuffer : new float[mixValues];
-                        settings.Mix!.Mix(output.Layers.AsSpan(0, (int)output.ValueCount), output.Mask, output.Dim, mixed.AsSpan(0, mixValues));
-                        CheckFinite(settings.Mix, mixed.AsSpan(0, mixValues));
-                    }
-                    for (int b = 0; b < batch.Count; b++)
-                    {
-                        Write(writer, datasets[batch[b].Index], output, b, settings.Layout, mixed, ref average);
-                        tokens += batch[b].Sentence.Tokens.Count;
-                    }
-                    GC.Collect();
-                    done += batch.Count;
-                    progress?.Invoke(new EmbedProgress(done, count, tokens, watch.Elapsed, totalTokens));
-                }
-                pending.Clear();
-            }
->>>>>>> main
         });
         return new EmbedProgress(plan.Count, plan.Count, tokens, watch.Elapsed, plan.Tokens);
     }
 
-<<<<<<< HEAD
-    /// <summary>Pass 2: reads the input again, appends each sentence's header and JSON entry, and embeds it in its window.</summary>
-    private static void EmbedPass(CorpusInput input, CorpusPlan plan, CorpusFileWriter writer, BatchWriter batches)
-=======
     /// <summary>
     /// The layers are finite (the weights are checked at load), so a non-finite mix is gamma overflowing float32
     /// (<c>--gamma 1e38</c>): refused rather than written as infinities.
     /// </summary>
-    private static void CheckFinite(ScalarMix mix, ReadOnlySpan<float> mixed)
+    internal static void CheckFinite(ScalarMix mix, ReadOnlySpan<float> mixed)
     {
         float largest = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(mixed);
         if (float.IsFinite(largest)) return;
@@ -221,13 +178,8 @@ public static class CorpusEmbedder
             $"The scalar mix overflows float32: gamma {mix.Gamma:R} times the layers gives {largest} (float32 reaches about ±3.4e38); no output was written. Use a smaller gamma."));
     }
 
-    /// <summary>
-    /// Writes row <paramref name="row"/> of a batch into its dataset straight from the batch's padded output (or its
-    /// mix), through a memory selection: no per-sentence copy. The values and their order are those of
-    /// <see cref="Shape"/>.
-    /// </summary>
-    private static void Write(H5NativeWriter writer, H5Dataset<float[]> dataset, BiLmOutput output, int row, OutputLayout layout, float[]? mixed, ref float[]? average)
->>>>>>> main
+    /// <summary>Pass 2: reads the input again, appends each sentence's header and JSON entry, and embeds it in its window.</summary>
+    private static void EmbedPass(CorpusInput input, CorpusPlan plan, CorpusFileWriter writer, BatchWriter batches)
     {
         var fingerprint = new InputFingerprint();
         long i = 0, local = 0, offset = 0;
