@@ -17,6 +17,23 @@ public class SignalTests
 
     private static string[] Model => ["--options", Reference.FixtureOptions, "--weights", Reference.FixtureWeights];
 
+    /// <summary>
+    /// <paramref name="lines"/> sentences of 20 fixture words: enough batches (about 1 ms each at batch size 1) that the
+    /// run is still going when the signal comes, even on a busy machine.
+    /// </summary>
+    private static string Corpus(int lines, int stride)
+    {
+        var words = Reference.Sentences().SelectMany(s => s).ToArray();
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < lines; i++)
+        {
+            for (int k = 0; k < 20; k++) text.Append(k == 0 ? "" : " ").Append(words[(i * stride + k) % words.Length]);
+            text.Append('\n');
+        }
+        Assert.That(text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(lines));
+        return text.ToString();
+    }
+
     private static void MakeFifo(string path)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Ignore("FIFOs are tested on Unix.");
@@ -93,8 +110,7 @@ public class SignalTests
     {
         using var dir = new TempDir();
         string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
-        var words = Reference.Sentences().SelectMany(s => s).ToArray();
-        dir.Write("in.txt", string.Join("\n", Enumerable.Range(0, 2000).Select(i => string.Join(' ', Enumerable.Range(0, 20).Select(k => words[(i * 7 + k) % words.Length]))) + "\n"));
+        dir.Write("in.txt", Corpus(6000, 7));
         dir.Write("out.hdf5", "previous output");
         using var elmo = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", "--all", "--quiet", "--batch-size", "1", "--threads", "1", "--stateful", .. Model]);
         elmo.RequireSigintNotIgnored();
@@ -115,9 +131,7 @@ public class SignalTests
     {
         using var dir = new TempDir();
         string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
-        var words = Reference.Sentences().SelectMany(s => s).ToArray();
-        // Enough batches (~1 ms each) that the run is still going when the signal comes, even on a busy machine.
-        dir.Write("in.txt", string.Join("\n", Enumerable.Range(0, 6000).Select(i => string.Join(' ', Enumerable.Range(0, 20).Select(k => words[(i * 3 + k) % words.Length]))) + "\n"));
+        dir.Write("in.txt", Corpus(6000, 3));
         using var elmo = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", "--all", "--quiet", "--batch-size", "1", "--threads", "1", "--stateful", .. Model]);
         elmo.RequireSigintNotIgnored();
         elmo.WaitUntil(() => dir.Others("in.txt", "tmp").Any(n => n.EndsWith(".tmp", StringComparison.Ordinal)), "writing its temporary output");
