@@ -191,7 +191,8 @@ public sealed class ElmoEmbedder
     {
         ArgumentNullException.ThrowIfNull(inputPath);
         options ??= new EmbedFileOptions();
-        return EmbedFile(CorpusInput.FromFile(inputPath, options.Format, options.SkipBlank), outputPath, layers, options, cancellationToken);
+        using var input = CorpusInput.FromFile(inputPath, options.Format, options.SkipBlank);
+        return EmbedFile(input, outputPath, layers, options, cancellationToken);
     }
 
     /// <summary><see cref="EmbedFile(string, string, LayerChoice?, EmbedFileOptions?, CancellationToken)"/> for any <see cref="CorpusInput"/> (sentences in memory, a file).</summary>
