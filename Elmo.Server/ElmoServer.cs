@@ -277,6 +277,11 @@ public sealed class ElmoServer : IAsyncDisposable
             throw new RequestProblem(503, "Stopping", "The server is stopping and takes no new requests.") { RetryAfterSeconds = 1 };
         }
 
+        if (!EmbedResponseWriter.AllFinite(results))
+        {
+            // The layers are finite, so this is a mix whose gamma overflows float32: refused, as elmo embed refuses it.
+            throw new RequestProblem(422, "Result overflows float32", "output.gamma: the scalar mix overflows float32 (values reach ±Infinity; float32 reaches about ±3.4e38); use a smaller gamma.", "output.gamma");
+        }
         var response = context.Response;
         response.StatusCode = 200;
         if (npy)
@@ -285,10 +290,6 @@ public sealed class ElmoServer : IAsyncDisposable
             response.ContentLength = EmbedResponseWriter.NpyLength(results);
             await EmbedResponseWriter.WriteNpyAsync(response.BodyWriter, results, context.RequestAborted).ConfigureAwait(false);
             return;
-        }
-        if (!EmbedResponseWriter.AllFinite(results))
-        {
-            throw new RequestProblem(422, "Not representable in JSON", "output: the result holds values beyond the float32 range (±Infinity), which JSON cannot carry; use a smaller gamma, or ask for Accept: application/x-npy.", request.Output.Layout == OutputLayout.Mix ? "output.gamma" : "output");
         }
         response.ContentType = "application/json";
         await EmbedResponseWriter.WriteJsonAsync(response.BodyWriter, results, context.RequestAborted).ConfigureAwait(false);

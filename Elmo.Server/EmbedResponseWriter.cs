@@ -23,7 +23,7 @@ internal static class EmbedResponseWriter
     /// <summary>The media type of the <c>.npy</c> answer.</summary>
     public const string NpyMediaType = "application/x-npy";
 
-    /// <summary>Whether every value can be written as a JSON number (JSON has no infinities or NaN).</summary>
+    /// <summary>Whether every value is finite (a mix whose gamma overflows float32 is not, and is refused as <c>elmo embed</c> refuses it).</summary>
     public static bool AllFinite(IReadOnlyList<SentenceEmbedding> embeddings)
     {
         foreach (var e in embeddings)
