@@ -55,6 +55,22 @@ public class Hdf5IntegrityTests
         Assert.That(WeightsComparer.FirstDifference(weights, Reference.TinyModel.Weights), Is.Null);
     }
 
+    /// <summary>Our filters replace PureHDF's process-wide for reading; a host application compressing its own files with PureHDF is unaffected.</summary>
+    [Test]
+    public void PureHdfStillWritesCompressedFilesAfterAWeightFileWasRead()
+    {
+        ElmoWeights.Load(Reference.FixtureWeights, Options);
+        using var dir = new TempDir();
+        string path = dir.File("compressed.hdf5");
+        var data = Enumerable.Range(0, 1000).Select(i => MathF.Sin(i)).ToArray();
+        var creation = new PureHDF.VOL.Native.H5DatasetCreation(Filters: [PureHDF.Filters.ShuffleFilter.Id, PureHDF.Filters.DeflateFilter.Id, PureHDF.Filters.Fletcher32Filter.Id]);
+        new H5File { ["x"] = new H5Dataset(data, chunks: [128], datasetCreation: creation) }.Write(path);
+        using var f = H5File.OpenRead(path);
+        Assert.That(f.Dataset("x").Read<float[]>(), Is.EqualTo(data));
+        var written = Hdf5Comparison.Compare(path, path, 0, 0).Single();
+        Assert.That(written.IsMatch, Is.True, written.Detail);
+    }
+
     // ---- link cycles --------------------------------------------------------------------------------------
 
     /// <summary>The fixture's datasets with the group <paramref name="group"/> replaced by a soft link to <paramref name="target"/>, plus <paramref name="extra"/> links at the root.</summary>

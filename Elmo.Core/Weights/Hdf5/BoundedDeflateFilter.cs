@@ -4,7 +4,7 @@ using PureHDF.Filters;
 namespace Elmo.Core;
 
 /// <summary>
-/// HDF5's deflate filter (id 1), reading only, with the output bounded by the chunk's declared size: a stream that
+/// HDF5's deflate filter (id 1), with the output of decompression bounded by the chunk's declared size: a stream that
 /// inflates to more is refused, so a small crafted chunk cannot expand to gigabytes. The output buffer grows with what
 /// is actually produced, not with what the chunk declares.
 /// </summary>
@@ -19,7 +19,8 @@ internal sealed class BoundedDeflateFilter : IH5Filter
     /// <inheritdoc />
     public Memory<byte> Filter(FilterInfo info)
     {
-        if (!info.Flags.HasFlag(H5FilterFlags.Decompress)) throw new NotSupportedException("The deflate filter is registered for reading only.");
+        // Writing (a host application compressing its own files with PureHDF) is PureHDF's own filter's job.
+        if (!info.Flags.HasFlag(H5FilterFlags.Decompress)) return Writer.Filter(info);
         int limit = Hdf5Filters.OutputLimit(info.ChunkSize);
         using var input = new MemoryStream(info.Buffer.ToArray(), writable: false);
         using var inflater = new ZLibStream(input, CompressionMode.Decompress);
@@ -44,5 +45,7 @@ internal sealed class BoundedDeflateFilter : IH5Filter
     }
 
     /// <inheritdoc />
-    public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) => [];
+    public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) => Writer.GetParameters(chunkDimensions, typeSize, options);
+
+    private static readonly PureHDF.Filters.DeflateFilter Writer = new();
 }

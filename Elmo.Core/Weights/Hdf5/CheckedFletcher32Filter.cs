@@ -3,7 +3,7 @@ using PureHDF.Filters;
 namespace Elmo.Core;
 
 /// <summary>
-/// HDF5's Fletcher-32 filter (id 3), reading only: verifies the checksum as libhdf5 does (also accepting the
+/// HDF5's Fletcher-32 filter (id 3): when reading, verifies the checksum as libhdf5 does (also accepting the
 /// byte-swapped value written by HDF5 before 1.6.3) and returns a copy of the data without it.
 /// </summary>
 internal sealed class CheckedFletcher32Filter : IH5Filter
@@ -17,7 +17,8 @@ internal sealed class CheckedFletcher32Filter : IH5Filter
     /// <inheritdoc />
     public Memory<byte> Filter(FilterInfo info)
     {
-        if (!info.Flags.HasFlag(H5FilterFlags.Decompress)) throw new NotSupportedException("The Fletcher-32 filter is registered for reading only.");
+        // Writing (a host application compressing its own files with PureHDF) is PureHDF's own filter's job.
+        if (!info.Flags.HasFlag(H5FilterFlags.Decompress)) return Writer.Filter(info);
         var buffer = info.Buffer.Span;
         if (buffer.Length < 4) throw new InvalidDataException("A Fletcher-32 filtered chunk is shorter than its checksum.");
         var data = buffer[..^4];
@@ -33,7 +34,9 @@ internal sealed class CheckedFletcher32Filter : IH5Filter
     }
 
     /// <inheritdoc />
-    public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) => [];
+    public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) => Writer.GetParameters(chunkDimensions, typeSize, options);
+
+    private static readonly PureHDF.Filters.Fletcher32Filter Writer = new();
 
     /// <summary>H5_checksum_fletcher32: 16-bit big-endian words, sums reduced every 360 words.</summary>
     internal static uint Checksum(ReadOnlySpan<byte> data)

@@ -12,7 +12,7 @@ namespace Elmo.Core;
 /// <item>LZF (<see cref="LzfFilter"/>): h5py's own compression, which PureHDF does not know.</item>
 /// </list>
 /// PureHDF's registry is process-wide; registering again before every read keeps ours in place even if other code
-/// resets it.
+/// resets it. Compression (a host application writing its own files with PureHDF) still goes to PureHDF's filters.
 /// </summary>
 internal static class Hdf5Filters
 {

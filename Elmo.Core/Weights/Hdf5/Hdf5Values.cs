@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using PureHDF.Selections;
 using PureHDF.VOL.Native;
 
@@ -18,18 +20,26 @@ internal static class Hdf5Values
     public static void ReadFloats(NativeDataset ds, Hdf5Element element, Selection? selection, Span<float> destination)
     {
         if (!element.IsFloat) throw new InvalidOperationException($"{element.Describe()} is not a float type.");
-        var raw = ReadRaw(ds, element, selection, destination.Length);
-        int size = element.Size;
-        bool swap = element.BigEndian;
-        for (int i = 0; i < destination.Length; i++)
+        if (element.Size == 4)
         {
-            var b = raw.AsSpan(i * size, size);
-            destination[i] = size switch
-            {
-                4 => BitConverter.Int32BitsToSingle(swap ? BinaryPrimitives.ReadInt32BigEndian(b) : BinaryPrimitives.ReadInt32LittleEndian(b)),
-                8 => (float)BitConverter.Int64BitsToDouble(swap ? BinaryPrimitives.ReadInt64BigEndian(b) : BinaryPrimitives.ReadInt64LittleEndian(b)),
-                _ => (float)BitConverter.Int16BitsToHalf(swap ? BinaryPrimitives.ReadInt16BigEndian(b) : BinaryPrimitives.ReadInt16LittleEndian(b)),
-            };
+            // float32, the common case: read straight into the destination, no copy.
+            ds.Read(MemoryMarshal.AsBytes(destination), fileSelection: selection);
+            if (element.BigEndian) BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<float, int>(destination), MemoryMarshal.Cast<float, int>(destination));
+            return;
+        }
+        var raw = ReadRaw(ds, element, selection, destination.Length);
+        if (element.Size == 8)
+        {
+            var wide = MemoryMarshal.Cast<byte, long>(raw.AsSpan());
+            if (element.BigEndian) BinaryPrimitives.ReverseEndianness(wide, wide);
+            var doubles = MemoryMarshal.Cast<long, double>(wide);
+            for (int i = 0; i < destination.Length; i++) destination[i] = (float)doubles[i]; // round to nearest
+        }
+        else
+        {
+            var half = MemoryMarshal.Cast<byte, short>(raw.AsSpan());
+            if (element.BigEndian) BinaryPrimitives.ReverseEndianness(half, half);
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<short, Half>(half), destination);
         }
     }
 
@@ -37,6 +47,12 @@ internal static class Hdf5Values
     public static void ReadDoubles(NativeDataset ds, Hdf5Element element, Selection? selection, Span<double> destination)
     {
         if (!element.IsFloat && !element.IsInteger) throw new InvalidOperationException($"{element.Describe()} is not numeric.");
+        if (element.Class == 1 && element.Size == 8)
+        {
+            ds.Read(MemoryMarshal.AsBytes(destination), fileSelection: selection);
+            if (element.BigEndian) BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<double, long>(destination), MemoryMarshal.Cast<double, long>(destination));
+            return;
+        }
         var raw = ReadRaw(ds, element, selection, destination.Length);
         int size = element.Size;
         for (int i = 0; i < destination.Length; i++)
