@@ -116,10 +116,11 @@ public class SignalTests
         using var dir = new TempDir();
         string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
         var words = Reference.Sentences().SelectMany(s => s).ToArray();
-        dir.Write("in.txt", string.Join("\n", Enumerable.Range(0, 2000).Select(i => string.Join(' ', Enumerable.Range(0, 20).Select(k => words[(i * 3 + k) % words.Length]))) + "\n"));
+        // Enough batches (~1 ms each) that the run is still going when the signal comes, even on a busy machine.
+        dir.Write("in.txt", string.Join("\n", Enumerable.Range(0, 6000).Select(i => string.Join(' ', Enumerable.Range(0, 20).Select(k => words[(i * 3 + k) % words.Length]))) + "\n"));
         using var elmo = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", "--all", "--quiet", "--batch-size", "1", "--threads", "1", "--stateful", .. Model]);
         elmo.RequireSigintNotIgnored();
-        elmo.WaitUntil(() => dir.Others("in.txt", "tmp").Length > 0, "writing its temporary output");
+        elmo.WaitUntil(() => dir.Others("in.txt", "tmp").Any(n => n.EndsWith(".tmp", StringComparison.Ordinal)), "writing its temporary output");
 
         elmo.Signal("INT");
         var (exit, err, _, after) = elmo.Wait(Prompt + 30);
