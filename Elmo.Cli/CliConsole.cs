@@ -12,6 +12,9 @@ internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader I
     /// <summary>Ctrl-C / SIGTERM: commands stop between batches and leave no partial output.</summary>
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>The exit code of a cancelled run: 130 after SIGINT (the default), 143 after SIGTERM.</summary>
+    public Func<int> CancelledExitCode { get; init; } = () => ElmoCli.Interrupted;
+
     /// <summary>Seconds between plain progress lines when <see cref="Error"/> is not a terminal.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
 }

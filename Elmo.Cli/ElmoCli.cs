@@ -16,6 +16,12 @@ public static class ElmoCli
     /// <summary>Exit code for usage errors (unknown flags, missing arguments).</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit code of a run stopped by SIGINT (Ctrl-C): 128 + 2, the shell's convention.</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Exit code of a run stopped by SIGTERM: 128 + 15.</summary>
+    public const int Terminated = 143;
+
     /// <summary>Global <c>--verbose</c>: stack traces on errors.</summary>
     internal static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
 
@@ -24,7 +30,7 @@ public static class ElmoCli
     /// <param name="stdout">Standard output.</param>
     /// <param name="stderr">Standard error.</param>
     /// <param name="stdin">Standard input (for <c>-</c> as INPUT).</param>
-    /// <returns>0 on success, 1 on bad input, 2 on usage errors.</returns>
+    /// <returns>0 on success, 1 on bad input, 2 on usage errors, 130 when cancelled.</returns>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin) =>
         Run(args, new CliConsole(stdout, stderr, stdin));
 
@@ -79,7 +85,7 @@ public static class ElmoCli
         catch (OperationCanceledException)
         {
             stderr.WriteLine("elmo: cancelled; no output was written.");
-            return BadInput;
+            return console.CancelledExitCode();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

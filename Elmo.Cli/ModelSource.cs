@@ -10,7 +10,15 @@ namespace Elmo.Cli;
 /// <param name="OptionsPath">The options JSON on disk; null for the demo model.</param>
 /// <param name="WeightsPath">The weights HDF5 on disk; null for the demo model, or when none was given.</param>
 /// <param name="IsDemo">The built-in random-weight demo model.</param>
-internal sealed record ResolvedModel(string Description, string? OptionsPath, string? WeightsPath, bool IsDemo);
+internal sealed record ResolvedModel(string Description, string? OptionsPath, string? WeightsPath, bool IsDemo)
+{
+    /// <summary>The model's files, as inputs an output must not replace.</summary>
+    public IEnumerable<InputFile?> Inputs =>
+    [
+        OptionsPath is null ? null : new InputFile(OptionsPath, "--options"),
+        WeightsPath is null ? null : new InputFile(WeightsPath, "--weights"),
+    ];
+}
 
 /// <summary>
 /// The model flags shared by the commands: <c>--model NAME</c> (demo or a published AllenNLP model) or
@@ -55,6 +63,19 @@ internal sealed class ModelSource
         command.Options.Add(CacheDir);
     }
 
+    /// <summary>The model files named by local path (not by URL), as inputs an output must not replace; checked before any download.</summary>
+    /// <param name="parsed">The parse result.</param>
+    /// <returns>The files (null entries for flags not given).</returns>
+    public IEnumerable<InputFile?> LocalInputs(ParseResult parsed)
+    {
+        string? options = parsed.GetValue(Options), weights = parsed.GetValue(Weights);
+        return
+        [
+            options is null || ModelCache.IsUrl(options) ? null : new InputFile(options, "--options"),
+            weights is null || ModelCache.IsUrl(weights) ? null : new InputFile(weights, "--weights"),
+        ];
+    }
+
     /// <summary>Finds (downloading when needed) the files the flags name.</summary>
     /// <param name="parsed">The parse result.</param>
     /// <param name="console">For download progress and notes.</param>
@@ -96,13 +117,20 @@ internal sealed class ModelSource
     public ElmoModel Load(ParseResult parsed, CliConsole console) => Load(parsed, console, quiet: false);
 
     /// <summary>Loads the model the flags name; writes a note to stderr for the demo model.</summary>
-    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet) => Load(parsed, console, quiet, out _);
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet) => Load(parsed, console, quiet, out ResolvedModel _);
 
     /// <summary>Loads the model the flags name, telling where its weight file is (null for the demo model).</summary>
     public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet, out string? weightsPath)
     {
-        var resolved = Resolve(parsed, console, quiet);
+        var model = Load(parsed, console, quiet, out ResolvedModel resolved);
         weightsPath = resolved.WeightsPath;
+        return model;
+    }
+
+    /// <summary>Loads the model the flags name, telling where its files are.</summary>
+    public ElmoModel Load(ParseResult parsed, CliConsole console, bool quiet, out ResolvedModel resolved)
+    {
+        resolved = Resolve(parsed, console, quiet);
         if (resolved.IsDemo)
         {
             console.Error.WriteLine($"elmo: using the built-in demo model: RANDOM weights (seed {DemoSeed}), for trying the tool only; its vectors mean nothing.");
@@ -116,7 +144,13 @@ internal sealed class ModelSource
 
     private string Local(ParseResult parsed, string value, string flag, ProgressReporter progress, CliConsole console)
     {
-        if (!ModelCache.IsUrl(value)) return value;
+        if (!ModelCache.IsUrl(value))
+        {
+            // HDF5 is read by seeking: a pipe cannot be a weight file (and opening one no one writes would block).
+            // (The options file is read once from the start, so <(cmd) works there; its loader names a missing file.)
+            if (flag == "--weights") OutputPath.CheckInput(value, flag, seekable: true);
+            return value;
+        }
         (Uri url, string? sha) parsedUrl;
         try
         {

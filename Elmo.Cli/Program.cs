@@ -1,29 +1,19 @@
-using System.Runtime.InteropServices;
-
 namespace Elmo.Cli;
 
 internal static class Program
 {
     private static int Main(string[] args)
     {
-        // The first Ctrl-C (or SIGTERM) asks the running command to stop between batches and clean up (no partial
-        // output is left); a second Ctrl-C ends the process at once.
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            if (cancel.IsCancellationRequested) return;
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            cancel.Cancel();
-        });
-        var console = new CliConsole(Console.Out, Console.Error, Console.In)
+        // SIGINT and SIGTERM: the running command stops at its next check and cleans up; one that cannot (blocked on a
+        // pipe, in a long batch) is ended after a grace period, as is any run on a second signal (Interrupts).
+        using var interrupts = new Interrupts(Console.Error);
+        // Standard input as bytes decoded as UTF-8, exactly as input files are read (a BOM is kept as U+FEFF, as Python does).
+        using var stdin = new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, 1 << 16);
+        var console = new CliConsole(Console.Out, Console.Error, stdin)
         {
             ErrorIsTerminal = !Console.IsErrorRedirected,
-            Cancellation = cancel.Token,
+            Cancellation = interrupts.Token,
+            CancelledExitCode = () => interrupts.ExitCode,
         };
         return ElmoCli.Run(args, console);
     }

@@ -35,13 +35,20 @@ internal static class DumpTokenEmbeddingsCommand
             int? threadCount = parsed.GetValue(threads);
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
             string vocabPath = parsed.GetValue(vocab)!, outputPath = parsed.GetValue(output)!;
-            if (!File.Exists(vocabPath)) throw new ElmoInputException($"Vocabulary file '{vocabPath}' does not exist.") { FilePath = vocabPath };
-            OutputPath.Check(outputPath);
+            if (vocabPath.Length == 0) throw new UsageException("VOCAB is empty: name the vocabulary file.");
+            var vocabNode = FileNode.Of(vocabPath);
+            if (vocabNode.Kind == FileKind.Missing) throw new ElmoInputException($"Vocabulary file '{vocabPath}' does not exist.") { FilePath = vocabPath };
+            if (vocabNode.Kind == FileKind.Directory) throw new ElmoInputException($"Vocabulary '{vocabPath}' is a directory.") { FilePath = vocabPath };
+            var vocabInput = new InputFile(vocabPath, "VOCAB");
+            OutputPath.Check(outputPath, "OUTPUT", [vocabInput, .. model.LocalInputs(parsed)]);
             bool isQuiet = parsed.GetValue(quiet);
-            var elmo = model.Load(parsed, console, isQuiet);
+            var elmo = model.Load(parsed, console, isQuiet, out ResolvedModel resolved);
+            OutputPath.Check(outputPath, "OUTPUT", [vocabInput, .. resolved.Inputs]);
             var progress = new ProgressReporter(console, isQuiet);
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            long words = TokenEmbeddingDump.Run(elmo, vocabPath, outputPath, chunkSize, threadCount, (done, total) =>
+            // The vocabulary is read twice (count, then embed): a pipe (<(cmd), a FIFO) is copied once into a temporary file.
+            using var spool = vocabNode.Kind is FileKind.Fifo or FileKind.CharacterDevice or FileKind.Socket ? Spool(vocabPath) : null;
+            long words = TokenEmbeddingDump.Run(elmo, spool?.Path ?? vocabPath, outputPath, chunkSize, threadCount, (done, total) =>
                 progress.Update(total > 0 ? (double)done / total : 1, () => string.Create(CultureInfo.InvariantCulture, $"{done}/{total} words"), force: done == total),
                 console.Cancellation);
             progress.Finish();
@@ -53,5 +60,24 @@ internal static class DumpTokenEmbeddingsCommand
             return ElmoCli.Success;
         });
         return command;
+    }
+
+    private static TemporaryFile Spool(string path)
+    {
+        string directory = Path.GetTempPath();
+        TemporaryFiles.RemoveStale(directory, "elmo-input");
+        var spool = TemporaryFiles.Create(directory, "elmo-input");
+        try
+        {
+            using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+            using var copy = new FileStream(spool.Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16);
+            source.CopyTo(copy);
+            return spool;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            spool.Dispose();
+            throw new ElmoInputException($"Cannot read vocabulary '{path}' into a temporary copy in '{directory}': {e.Message}", e) { FilePath = path };
+        }
     }
 }

@@ -64,6 +64,11 @@ internal static class EmbedCommand
             {
                 throw new UsageException("--gamma and --layer-norm go with --mix.");
             }
+            if (!float.IsFinite(parsed.GetValue(gamma)))
+            {
+                string given = parsed.GetResult(gamma)?.Tokens.FirstOrDefault()?.Value ?? parsed.GetValue(gamma).ToString(CultureInfo.InvariantCulture);
+                throw new UsageException($"--gamma must be a finite number, got '{given}' (float32 reaches about ±3.4e38).");
+            }
             var modes = new[] { (parsed.GetValue(stateless), "--stateless"), (parsed.GetValue(stateful), "--stateful"), (parsed.GetValue(warm), "--warm"), (parsed.GetValue(warmUp) is not null, "--warm-up"), (parsed.GetValue(warmState) is not null, "--warm-state") }
                 .Where(m => m.Item1).Select(m => m.Item2).ToList();
             if (modes.Count > 1) throw new UsageException($"{string.Join(" and ", modes)} exclude each other: choose one of --stateless, --stateful, --warm, --warm-up FILE, --warm-state FILE.");
@@ -91,12 +96,23 @@ internal static class EmbedCommand
                 _ => null,
             };
             // Check the files before a model is downloaded or loaded.
-            if (inputPath != "-") CorpusInput.FromFile(inputPath, format);
-            OutputPath.Check(outputPath);
+            if (inputPath.Length == 0) throw new UsageException("INPUT is empty: name a file, or '-' for standard input.");
+            using var corpus = inputPath == "-"
+                ? CorpusInput.FromReader(console.In, format ?? InputFormat.Text, parsed.GetValue(skipBlank))
+                : CorpusInput.FromFile(inputPath, format, parsed.GetValue(skipBlank));
             OutputPath.CheckInput(parsed.GetValue(warmUp), "--warm-up");
-            OutputPath.CheckInput(parsed.GetValue(warmState), "--warm-state");
+            OutputPath.CheckInput(parsed.GetValue(warmState), "--warm-state", seekable: true);
+            var inputs = new List<InputFile?>
+            {
+                inputPath == "-" ? null : new InputFile(inputPath, "INPUT"),
+                parsed.GetValue(warmUp) is string w ? new InputFile(w, "--warm-up") : null,
+                parsed.GetValue(warmState) is string st ? new InputFile(st, "--warm-state") : null,
+            };
+            OutputPath.Check(outputPath, "OUTPUT", [.. inputs, .. model.LocalInputs(parsed)]);
 
-            var elmo = model.Load(parsed, console, isQuiet, out string? weightsPath);
+            var elmo = model.Load(parsed, console, isQuiet, out ResolvedModel resolved);
+            OutputPath.Check(outputPath, "OUTPUT", [.. inputs, .. resolved.Inputs]);
+            string? weightsPath = resolved.WeightsPath;
             var layout = parsed.GetValue(all) ? OutputLayout.All : parsed.GetValue(top) ? OutputLayout.Top : parsed.GetValue(average) ? OutputLayout.Average : OutputLayout.Mix;
             ScalarMix? scalarMix = null;
             if (mixWeights is not null)
@@ -121,26 +137,18 @@ internal static class EmbedCommand
                 ForgetSentences = parsed.GetValue(forget),
             };
 
-            string? spooled = null;
             try
             {
-                CorpusInput corpus;
-                if (inputPath == "-")
-                {
-                    spooled = Spool(console);
-                    corpus = CorpusInput.FromFile(spooled, format ?? InputFormat.Text, parsed.GetValue(skipBlank), "standard input");
-                }
-                else
-                {
-                    corpus = CorpusInput.FromFile(inputPath, format, parsed.GetValue(skipBlank));
-                }
-
-                progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {outputPath}");
+                progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {(outputPath == AtomicFile.StandardOutput ? "standard output" : outputPath)}");
                 var done = CorpusEmbedder.Run(elmo, corpus, outputPath, settings, p =>
                 {
                     if (p.Sentences == 0)
                     {
                         progress.Note(string.Create(CultureInfo.InvariantCulture, $"{corpus.Name}: {p.TotalSentences} sentences, {p.TotalTokens} tokens"));
+                        if (corpus.StartsWithByteOrderMark && (format ?? InputReader.FormatOf(inputPath)) == InputFormat.Text)
+                        {
+                            progress.Note($"{corpus.Name} starts with a UTF-8 byte-order mark: it stays part of the first token (U+FEFF), as in AllenNLP; remove it if it is not meant to be there.");
+                        }
                         return;
                     }
                     progress.Update(p.TotalTokens > 0 ? (double)p.Tokens / p.TotalTokens : (double)p.Sentences / Math.Max(1, p.TotalSentences), () => Describe(p), force: p.Sentences == p.TotalSentences);
@@ -157,7 +165,6 @@ internal static class EmbedCommand
             finally
             {
                 progress.Finish();
-                if (spooled is not null) File.Delete(spooled);
             }
         });
         return command;
@@ -174,7 +181,7 @@ internal static class EmbedCommand
         }
         if (parsed.GetValue(warmUp) is string textPath)
         {
-            var text = CorpusInput.FromFile(textPath, skipBlank: true);
+            using var text = CorpusInput.FromFile(textPath, skipBlank: true);
             int sentences = 0;
             var state = WarmStart.Compute(elmo, text.Read().Select(s =>
             {
@@ -203,29 +210,6 @@ internal static class EmbedCommand
         double rate = seconds > 0 ? p.Tokens / seconds : 0;
         string eta = rate > 0 ? ProgressReporter.Duration((p.TotalTokens - p.Tokens) / rate) : "?";
         return string.Create(CultureInfo.InvariantCulture, $"{p.Sentences}/{p.TotalSentences} sentences, {rate:F0} tokens/s, ETA {eta}");
-    }
-
-    /// <summary>Copies standard input to a temporary file, so that it can be read twice (count, then embed) in bounded memory.</summary>
-    private static string Spool(CliConsole console)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"elmo-stdin-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
-        try
-        {
-            using var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false), 1 << 16);
-            var buffer = new char[1 << 16];
-            int read;
-            while ((read = console.In.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                console.Cancellation.ThrowIfCancellationRequested();
-                writer.Write(buffer, 0, read);
-            }
-            return path;
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
-        }
     }
 
     private static float[] ParseWeights(string text)

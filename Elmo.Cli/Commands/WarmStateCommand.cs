@@ -29,9 +29,13 @@ internal static class WarmStateCommand
         {
             bool isQuiet = parsed.GetValue(quiet);
             string? textPath = parsed.GetValue(warmUp);
-            var text = textPath is null ? null : CorpusInput.FromFile(textPath, skipBlank: true);
-            OutputPath.Check(parsed.GetValue(output)!);
-            var elmo = model.Load(parsed, console, isQuiet);
+            string outputPath = parsed.GetValue(output)!;
+            OutputPath.CheckInput(textPath, "--warm-up");
+            using var text = textPath is null ? null : CorpusInput.FromFile(textPath, skipBlank: true);
+            InputFile? warmUpInput = textPath is null ? null : new InputFile(textPath, "--warm-up");
+            OutputPath.Check(outputPath, "OUTPUT", [warmUpInput, .. model.LocalInputs(parsed)]);
+            var elmo = model.Load(parsed, console, isQuiet, out ResolvedModel resolved);
+            OutputPath.Check(outputPath, "OUTPUT", [warmUpInput, .. resolved.Inputs]);
             int sentences = 0;
             long tokens = 0;
             var state = text is null
@@ -48,7 +52,7 @@ internal static class WarmStateCommand
                 sentences = WarmStart.BuiltInText.Count;
                 tokens = WarmStart.BuiltInText.Sum(s => (long)s.Split(' ').Length);
             }
-            string outputPath = parsed.GetValue(output)!;
+            console.Cancellation.ThrowIfCancellationRequested();
             WarmStart.Save(state, outputPath);
             if (!isQuiet)
             {

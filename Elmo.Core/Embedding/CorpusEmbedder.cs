@@ -110,6 +110,8 @@ public static class CorpusEmbedder
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.BatchSize, 1, nameof(settings.BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.SortWindowBatches, 1, nameof(settings.SortWindowBatches));
         if (settings.Layout == OutputLayout.Mix && settings.Mix is null) throw new ArgumentException("A mix is required for OutputLayout.Mix.", nameof(settings));
+        // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
+        AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
         var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
         var watch = Stopwatch.StartNew();
@@ -243,7 +245,7 @@ public static class CorpusEmbedder
     }
 
     /// <summary>The mean over the layers of row <paramref name="row"/>'s tokens (boundaries left out) into <paramref name="destination"/> (tokens × dim).</summary>
-    private static void AverageLayers(BiLmOutput output, int row, Span<float> destination)
+    internal static void AverageLayers(BiLmOutput output, int row, Span<float> destination)
     {
         int layers = output.LayerCount, d = output.Dim, skip = output.IncludesBoundaries ? 1 : 0;
         long layerStride = (long)output.BatchSize * output.Timesteps * d;

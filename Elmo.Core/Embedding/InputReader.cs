@@ -20,6 +20,12 @@ public enum InputFormat
 /// </remarks>
 public static class InputReader
 {
+    /// <summary>
+    /// U+FEFF, the byte-order mark. At the start of a text input it is kept as part of the first token, as Python keeps
+    /// it (it is not white space to <c>str.split()</c>); at the start of JSON lines it is ignored.
+    /// </summary>
+    public const char ByteOrderMark = '\uFEFF';
+
     /// <summary>Blank lines named in the error message; the rest are counted.</summary>
     private const int ListedBlankLines = 20;
 
@@ -67,6 +73,7 @@ public static class InputReader
         while ((line = ReadLine(reader, source, lineNumber)) is not null)
         {
             lineNumber++;
+            if (lineNumber == 1 && format == InputFormat.JsonLines && line.Length > 0 && line[0] == ByteOrderMark) line = line[1..];
             string stripped = StripPython(line);
             if (stripped.Length == 0)
             {

@@ -3,7 +3,7 @@ namespace Elmo.Core;
 /// <summary>
 /// A loaded ELMo biLM: options, weights converted for the kernels, and the character mapper.
 /// Immutable and safe to share between any number of threads; each caller runs it through its own
-/// <see cref="ElmoSession"/>.
+/// <see cref="ElmoSession"/> (or shares an <see cref="ElmoEmbedder"/>).
 /// </summary>
 /// <remarks>
 /// Three ways in: <see cref="Demo"/> (built in, random weights, no download), <see cref="FromPublished(string, ModelCache?, Action{DownloadProgress}?, CancellationToken)"/>
@@ -24,7 +24,7 @@ public sealed class ElmoModel
 {
     /// <summary>
     /// The state mode every entry point uses unless told otherwise: <see cref="CreateSession"/>, <see cref="ElmoModule"/>,
-    /// <see cref="EmbedSettings"/> and <c>elmo embed</c> (see docs/state-modes.md).
+    /// <see cref="ElmoEmbedder"/>, <see cref="EmbedSettings"/> and <c>elmo embed</c> (see docs/state-modes.md).
     /// </summary>
     public const StateMode DefaultStateMode = StateMode.Warm;
 

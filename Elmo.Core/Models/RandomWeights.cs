@@ -80,11 +80,14 @@ public static class RandomWeights
             }
             group[parts[^1]] = new H5Dataset(data, fileDims: shape.Select(s => (ulong)s).ToArray());
         }
-        AtomicFile.Write(weightsPath, tmp => file.Write(tmp));
-        if (optionsPath is not null)
+        if (optionsPath is null)
         {
-            AtomicFile.Write(optionsPath, tmp => File.WriteAllText(tmp, options.ToJson()));
+            AtomicFile.Write(weightsPath, tmp => file.Write(tmp));
+            return;
         }
+        // Both files replaced together: a failure leaves the previous weights and options, never a mixed pair.
+        string json = options.ToJson();
+        AtomicFile.WriteAll([(weightsPath, tmp => file.Write(tmp)), (optionsPath, tmp => File.WriteAllText(tmp, json))]);
     }
 
     /// <summary>Generates each dataset from a per-dataset stream (seed and name), so order does not matter.</summary>

@@ -22,6 +22,8 @@ public class DefaultStateModeTests
         Assert.That(model.CreateSession().Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "CreateSession()");
         Assert.That(new ElmoModule(model, 1).Session.Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "new ElmoModule(model, ...)");
         Assert.That(new EmbedSettings().Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "EmbedSettings (CorpusEmbedder)");
+        Assert.That(new ElmoEmbedder(model).Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "new ElmoEmbedder(model)");
+        Assert.That(new ElmoSessionPool(model).Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "new ElmoSessionPool(model)");
         Assert.That(ElmoModel.Demo().CreateSession().Mode, Is.EqualTo(ElmoModel.DefaultStateMode), "the demo model");
 
         // Stateless and stateful stay one argument away.
@@ -37,6 +39,7 @@ public class DefaultStateModeTests
         var model = ElmoModel.Load(Reference.FixtureOptions, Reference.FixtureWeights, cache);
         var library = model.CreateSession().Run(Sentences).WithoutBoundaries();
         var module = new ElmoModule(model, 1, new ElmoModuleOptions { TopLayerOnly = true }).Forward(Sentences);
+        var embedder = new ElmoEmbedder(model).EmbedBatch(Sentences);
 
         string input = dir.Write("in.txt", string.Join("\n", Sentences.Take(2).Select(s => string.Join(" ", s))) + "\n");
         var cli = CliHarness.Run(["embed", input, dir.File("out.hdf5"), "--all", "--quiet", "--cache-dir", cache, .. CliHarness.FixtureModel]);
@@ -46,6 +49,7 @@ public class DefaultStateModeTests
             Assert.That(CliHarness.Read(dir.File("out.hdf5"), i.ToString()).Data, Is.EqualTo(library.SentenceLayers(i)), $"sentence {i}: elmo embed and CreateSession()");
             var top = library.SentenceLayers(i).AsSpan(2 * Sentences[i].Length * library.Dim).ToArray();
             Assert.That(module.SentenceRepresentation(0, i), Is.EqualTo(top), $"sentence {i}: ElmoModule (gamma 1, top layer)");
+            Assert.That(embedder[i].ToArray(), Is.EqualTo(library.SentenceLayers(i)), $"sentence {i}: ElmoEmbedder");
         }
 
         // And the default is warm, not stateless: the vectors differ from the zero-state ones.

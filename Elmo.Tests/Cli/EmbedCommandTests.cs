@@ -1,3 +1,4 @@
+using Elmo.Cli;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Elmo.Core;
@@ -319,7 +320,7 @@ public class EmbedCommandTests
             Assert.That(CliHarness.Read(dir.File("json.hdf5"), i.ToString()).Data, Is.EqualTo(api.SentenceLayers(i)));
         }
         Assert.That(CliHarness.Read(dir.File("json.hdf5"), "4").Shape, Is.EqualTo(new[] { 3, 0, 32 }), "[] is an empty sentence");
-        Assert.That(Directory.GetFiles(Path.GetTempPath(), $"elmo-stdin-{Environment.ProcessId}-*"), Is.Empty, "the spooled input is deleted");
+        Assert.That(Directory.GetFiles(Path.GetTempPath(), $"elmo-input.{Environment.ProcessId}.*"), Is.Empty, "the spooled input is deleted");
     }
 
     [Test]
@@ -355,7 +356,7 @@ public class EmbedCommandTests
         var result = CliHarness.RunWith(null, cancel.Token, inner => new CancelOnWrite(cancel, "/30 sentences"),
             ["embed", input, output, "--all", "--stateful", "--batch-size", "2", .. CliHarness.FixtureModel]);
 
-        Assert.That(result.Exit, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Exit, Is.EqualTo(ElmoCli.Interrupted), result.ToString());
         Assert.That(result.Err, Does.Contain("cancelled; no output was written"));
         Assert.That(Regex.Matches(result.Err, "/30 sentences").Count, Is.EqualTo(1), "stopped after the first batch");
         Assert.That(File.ReadAllText(output), Is.EqualTo("previous contents"));
