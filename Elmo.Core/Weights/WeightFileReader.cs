@@ -363,6 +363,6 @@ internal static class WeightFileReader
             new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({e.GetType().Name}: {e.Message}).", e) { FilePath = path, Dataset = dataset };
 
         private ElmoWeightsException Error(string dataset, string what) =>
-            new($"Weight file '{path}': {what}.") { FilePath = path, Dataset = dataset };
+            new($"Weight file '{path}': {what}{(what.EndsWith('?') ? "" : ".")}") { FilePath = path, Dataset = dataset };
     }
 }

@@ -32,6 +32,15 @@ internal static partial class ShipChecks
         }
     }
 
+    /// <summary>What the Native AOT toolchain lacks on this machine (a C compiler and linker, zlib), or null.</summary>
+    public static string? MissingAotToolchain()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator);
+        if (!path.Any(dir => File.Exists(Path.Combine(dir, "clang")))) return "clang";
+        string[] zlib = ["/usr/lib/x86_64-linux-gnu/libz.so", "/usr/lib/x86_64-linux-gnu/libz.a", "/usr/lib64/libz.so", "/usr/lib/libz.so"];
+        return zlib.Any(File.Exists) ? null : "zlib (libz.so)";
+    }
+
     /// <summary>The <c>dotnet</c> host running these tests (the SDK exports it to child processes), else the one on PATH.</summary>
     public static string Dotnet
     {
