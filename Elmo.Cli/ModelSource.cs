@@ -98,8 +98,9 @@ internal sealed class ModelSource
                 throw new UsageException($"Unknown model '{name}'. Known: demo, {string.Join(", ", PublishedModels.All.Select(m => m.Name))}; or give --options and --weights.");
             }
             var cache = Cache(parsed);
-            string o = Fetch(cache, published.OptionsUrl, null, progress, console);
-            string w = Fetch(cache, published.WeightsUrl, null, progress, console);
+            // Each download is checked before it is cached: options that parse, weights that load with them.
+            string o = Fetch(cache, published.OptionsUrl, null, progress, console, ModelCache.CheckOptions);
+            string w = Fetch(cache, published.WeightsUrl, null, progress, console, ModelCache.CheckWeights(ElmoOptions.Load(o)));
             return new ResolvedModel($"{published.Name} ({published.Description})", o, w, IsDemo: false);
         }
         if (options is null || (requireWeights && weights is null))
@@ -108,8 +109,9 @@ internal sealed class ModelSource
                 ? "A model is needed: --options FILE --weights FILE, or --model NAME (demo, " + string.Join(", ", PublishedModels.All.Select(m => m.Name)) + ")."
                 : "A model is needed: --options FILE [--weights FILE], or --model NAME.");
         }
-        string optionsPath = Local(parsed, options, "--options", progress, console);
-        string? weightsPath = weights is null ? null : Local(parsed, weights, "--weights", progress, console);
+        string optionsPath = Local(parsed, options, "--options", progress, console, ModelCache.CheckOptions);
+        string? weightsPath = weights is null ? null
+            : Local(parsed, weights, "--weights", progress, console, ModelCache.IsUrl(weights) ? ModelCache.CheckWeights(ElmoOptions.Load(optionsPath)) : null);
         return new ResolvedModel(weightsPath is null ? optionsPath : $"{optionsPath} + {weightsPath}", optionsPath, weightsPath, IsDemo: false);
     }
 
@@ -142,7 +144,7 @@ internal sealed class ModelSource
 
     private ModelCache Cache(ParseResult parsed) => new(parsed.GetValue(CacheDir));
 
-    private string Local(ParseResult parsed, string value, string flag, ProgressReporter progress, CliConsole console)
+    private string Local(ParseResult parsed, string value, string flag, ProgressReporter progress, CliConsole console, Action<string>? validate)
     {
         if (!ModelCache.IsUrl(value))
         {
@@ -160,19 +162,20 @@ internal sealed class ModelSource
         {
             throw new UsageException($"{flag}: {e.Message}");
         }
-        return Fetch(Cache(parsed), parsedUrl.url, parsedUrl.sha, progress, console);
+        return Fetch(Cache(parsed), parsedUrl.url, parsedUrl.sha, progress, console, validate);
     }
 
-    private static string Fetch(ModelCache cache, Uri url, string? sha256, ProgressReporter progress, CliConsole console)
+    private static string Fetch(ModelCache cache, Uri url, string? sha256, ProgressReporter progress, CliConsole console, Action<string>? validate)
     {
-        // A cached file (without a pinned hash to check) is returned at once; its hash is recorded the first time it is seen.
-        if (cache.TryGetCached(url) is not null && sha256 is null) return cache.Fetch(url, null, null, console.Cancellation);
+        // A cached file (without a pinned hash to check) is returned at once; its hash is recorded the first time it is
+        // seen, and checked again when the file's modification time changed.
+        if (cache.TryGetCached(url) is not null && sha256 is null) return cache.Fetch(url, null, null, validate, console.Cancellation);
         string file = url.Segments.Length > 0 ? Uri.UnescapeDataString(url.Segments[^1]) : url.ToString();
         progress.Note($"downloading {url} into {cache.Directory}");
         string path = cache.Fetch(url, sha256, p => progress.Update(
             p.TotalBytes is long t && t > 0 ? (double)p.Bytes / t : null,
             () => Describe(file, p),
-            force: p.TotalBytes == p.Bytes), console.Cancellation);
+            force: p.TotalBytes == p.Bytes), validate, console.Cancellation);
         progress.Finish();
         return path;
     }

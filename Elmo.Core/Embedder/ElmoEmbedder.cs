@@ -70,6 +70,27 @@ public sealed class ElmoEmbedder
         init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "SortWindowBatches must be at least 1.");
     } = 4;
 
+    /// <summary>The default of <see cref="CollectAfterBytes"/>: 64 MiB.</summary>
+    public const long DefaultCollectAfterBytes = 64L << 20;
+
+    /// <summary>
+    /// Bytes the process may allocate between two garbage collections that a stream of
+    /// <see cref="EmbedSentences(IEnumerable{IReadOnlyList{string}}, int, LayerChoice?, CancellationToken)"/> asks for
+    /// (checked after each batch; default <see cref="DefaultCollectAfterBytes"/>; null leaves it to the GC). The GC sizes
+    /// its budgets by the heap, which holds the model's weights, so on its own it lets a long stream pile up hundreds of
+    /// megabytes of garbage (batch temporaries, results the caller has dropped) before it runs; a full, non-compacting
+    /// collection of a heap made of weight arrays takes milliseconds.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value below 1.</exception>
+    public long? CollectAfterBytes
+    {
+        get;
+        init => field = value is null or >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "CollectAfterBytes must be positive, or null.");
+    } = DefaultCollectAfterBytes;
+
+    /// <summary>The process's allocated bytes when a stream last asked for a collection.</summary>
+    private long _allocatedAtCollection = GC.GetTotalAllocatedBytes();
+
     /// <summary>Embeds one sentence (AllenNLP's <c>embed_sentence</c>).</summary>
     /// <param name="tokens">The tokens (an empty list gives an empty result).</param>
     /// <param name="layers">What to return; null for <see cref="LayerChoice.All"/>: <c>(L+1, tokens, 2·projection_dim)</c>.</param>
@@ -240,7 +261,8 @@ public sealed class ElmoEmbedder
     {
         foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize))
         {
-            foreach (var result in RunWindow(window, batchSize, layers, mix, cancellationToken)) yield return result;
+            var results = RunWindow(window, batchSize, layers, mix, cancellationToken);
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
     }
 
@@ -249,7 +271,7 @@ public sealed class ElmoEmbedder
         foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize))
         {
             var results = await Task.Run(() => RunWindow(window, batchSize, layers, mix, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var result in results) yield return result;
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
     }
 
@@ -258,8 +280,16 @@ public sealed class ElmoEmbedder
         await foreach (var window in Windows(sentences, MaySort(layers) ? batchSize * SortWindowBatches : batchSize, cancellationToken).ConfigureAwait(false))
         {
             var results = await Task.Run(() => RunWindow(window, batchSize, layers, mix, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var result in results) yield return result;
+            for (int i = 0; i < results.Length; i++) yield return Take(results, i);
         }
+    }
+
+    /// <summary>Hands out one result and forgets it, so that the stream keeps no result its caller has taken.</summary>
+    private static SentenceEmbedding Take(SentenceEmbedding[] results, int i)
+    {
+        var result = results[i];
+        results[i] = null!;
+        return result;
     }
 
     /// <summary>The input cut into windows of <paramref name="size"/> numbered sentences (the last may be shorter); one list, refilled.</summary>
@@ -311,8 +341,18 @@ public sealed class ElmoEmbedder
                 done = Run(lease.Pooled, batch, layers, mix);
             }
             foreach (var result in done) results[result.Index - first] = result;
+            CollectIfDue();
         }
         return results;
+    }
+
+    /// <summary>A full, non-compacting collection once the process has allocated <see cref="CollectAfterBytes"/> since the last one a stream asked for (one thread asks; the others go on).</summary>
+    private void CollectIfDue()
+    {
+        if (CollectAfterBytes is not long budget) return;
+        long last = Interlocked.Read(ref _allocatedAtCollection), now = GC.GetTotalAllocatedBytes();
+        if (now - last < budget || Interlocked.CompareExchange(ref _allocatedAtCollection, now, last) != last) return;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
     }
 
     private static List<(long Index, IReadOnlyList<string> Tokens)> Number(IReadOnlyList<IReadOnlyList<string>> sentences, long first)

@@ -196,6 +196,7 @@ public static class CorpusEmbedder
                         int mixValues = output.BatchSize * output.Timesteps * output.Dim;
                         mixed = mixBuffer is not null && mixBuffer.Length >= mixValues ? mixBuffer : new float[mixValues];
                         settings.Mix!.Mix(output.Layers.AsSpan(0, (int)output.ValueCount), output.Mask, output.Dim, mixed.AsSpan(0, mixValues));
+                        CheckFinite(settings.Mix, mixed.AsSpan(0, mixValues));
                     }
                     for (int b = 0; b < batch.Count; b++)
                     {
@@ -210,6 +211,18 @@ public static class CorpusEmbedder
             }
         });
         return new EmbedProgress(count, count, tokens, watch.Elapsed, totalTokens);
+    }
+
+    /// <summary>
+    /// The layers are finite (the weights are checked at load), so a non-finite mix is gamma overflowing float32
+    /// (<c>--gamma 1e38</c>): refused rather than written as infinities.
+    /// </summary>
+    private static void CheckFinite(ScalarMix mix, ReadOnlySpan<float> mixed)
+    {
+        float largest = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(mixed);
+        if (float.IsFinite(largest)) return;
+        throw new ElmoInputException(string.Create(CultureInfo.InvariantCulture,
+            $"The scalar mix overflows float32: gamma {mix.Gamma:R} times the layers gives {largest} (float32 reaches about ±3.4e38); no output was written. Use a smaller gamma."));
     }
 
     /// <summary>

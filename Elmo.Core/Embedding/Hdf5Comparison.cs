@@ -65,6 +65,10 @@ public static class Hdf5Comparison
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(second);
         if (!(atol >= 0) || !(rtol >= 0)) throw new ArgumentOutOfRangeException(nameof(atol), "Tolerances must be non-negative numbers.");
+        // Both files are checked before anything is compared: a damaged, cyclic or crafted file fails at once.
+        var scanA = Scan(first);
+        var scanB = Scan(second);
+        Hdf5Filters.Register();
         var a = Open(first);
         NativeFile b;
         try
@@ -76,16 +80,60 @@ public static class Hdf5Comparison
             a.Dispose();
             throw;
         }
-        return Iterate(a, b, first, second, atol, rtol);
+        return Iterate(a, b, scanA, scanB, first, second, atol, rtol);
     }
 
-    private static IEnumerable<DatasetComparison> Iterate(NativeFile a, NativeFile b, string first, string second, double atol, double rtol)
+    /// <summary>
+    /// Bytes of data a dataset may declare per byte of its file (deflate's best ratio is about 1032:1), below which any
+    /// size is accepted: a tiny file declaring 10^12 values is refused at once instead of being compared for hours.
+    /// </summary>
+    private const ulong MaxExpansion = 1100;
+
+    /// <summary>Datasets up to this many bytes are compared whatever the file's size (sparse chunked datasets, fill values).</summary>
+    private const ulong AlwaysComparableBytes = 1UL << 30;
+
+    private static Hdf5Scan Scan(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ElmoInputException(Directory.Exists(path) ? $"'{path}' is a directory, not an HDF5 file." : $"HDF5 file '{path}' does not exist.") { FilePath = path };
+        }
+        Hdf5Scan scan;
+        try
+        {
+            scan = Hdf5Scan.Run(path);
+        }
+        catch (Hdf5FormatException e) when (e.NotHdf5)
+        {
+            throw new ElmoInputException($"'{path}' is not a readable HDF5 file ({e.Message}).", e) { FilePath = path };
+        }
+        catch (Hdf5FormatException e)
+        {
+            throw new ElmoInputException($"'{path}' is damaged: {e.Message}.", e) { FilePath = path };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ElmoInputException($"'{path}' cannot be read ({e.Message}).", e) { FilePath = path };
+        }
+        ulong length = (ulong)new FileInfo(path).Length;
+        foreach (var d in scan.Datasets)
+        {
+            ulong bytes = d.LogicalBytes;
+            if (bytes > AlwaysComparableBytes && bytes / MaxExpansion > length)
+            {
+                throw new ElmoInputException($"'{path}': dataset '{d.Path}' declares {d.ElementCount} values ({bytes} bytes) in a file of {length} bytes, more than any HDF5 compression can hold; the file is damaged or crafted.") { FilePath = path };
+            }
+        }
+        return scan;
+    }
+
+    private static IEnumerable<DatasetComparison> Iterate(NativeFile a, NativeFile b, Hdf5Scan scanA, Hdf5Scan scanB, string first, string second, double atol, double rtol)
     {
         using (a)
         using (b)
         {
-            var inA = Datasets(a, first);
-            var inB = Datasets(b, second);
+            var inA = Datasets(a, scanA, first);
+            var inB = Datasets(b, scanB, second);
             foreach (string name in inA.Keys.Union(inB.Keys).Order(NaturalComparer.Instance))
             {
                 if (!inB.TryGetValue(name, out var db))
@@ -105,10 +153,6 @@ public static class Hdf5Comparison
 
     private static NativeFile Open(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new ElmoInputException(Directory.Exists(path) ? $"'{path}' is a directory, not an HDF5 file." : $"HDF5 file '{path}' does not exist.") { FilePath = path };
-        }
         try
         {
             return H5File.OpenRead(path);
@@ -119,54 +163,53 @@ public static class Hdf5Comparison
         }
     }
 
-    private static Dictionary<string, NativeDataset> Datasets(NativeFile file, string path)
+    /// <summary>
+    /// Every dataset, each once under its first name (hard links only, as h5py's <c>visititems</c> walks a file; soft
+    /// and external links are not followed), opened by that name.
+    /// </summary>
+    private static Dictionary<string, (NativeDataset Dataset, Hdf5DatasetFacts Facts)> Datasets(NativeFile file, Hdf5Scan scan, string path)
     {
-        var result = new Dictionary<string, NativeDataset>(StringComparer.Ordinal);
+        var result = new Dictionary<string, (NativeDataset, Hdf5DatasetFacts)>(StringComparer.Ordinal);
         try
         {
-            Walk(file, "");
+            foreach (var facts in scan.Datasets) result[facts.Path] = ((NativeDataset)file.Dataset(facts.Path), facts);
         }
         catch (Exception e) when (e is not OutOfMemoryException and not ElmoException)
         {
-            throw new ElmoInputException($"Cannot list the datasets of '{path}' ({e.Message}).", e) { FilePath = path };
+            throw new ElmoInputException($"Cannot list the datasets of '{path}' ({Hdf5Errors.Describe(e)}).", e) { FilePath = path };
         }
         return result;
-
-        void Walk(NativeGroup group, string prefix)
-        {
-            foreach (var child in group.Children())
-            {
-                string name = prefix + child.Name;
-                if (child is NativeDataset ds) result[name] = ds;
-                else if (child is NativeGroup g) Walk(g, name + "/");
-            }
-        }
     }
 
-    private static DatasetComparison CompareOne(string name, NativeDataset a, NativeDataset b, string first, string second, double atol, double rtol)
+    private static DatasetComparison CompareOne(string name, (NativeDataset Dataset, Hdf5DatasetFacts Facts) a, (NativeDataset Dataset, Hdf5DatasetFacts Facts) b, string first, string second, double atol, double rtol)
     {
         try
         {
-            ulong[] shapeA = a.Space.Dimensions, shapeB = b.Space.Dimensions;
-            bool numericA = IsNumeric(a.Type), numericB = IsNumeric(b.Type);
-            bool textA = IsText(a.Type), textB = IsText(b.Type);
+            ulong[] shapeA = a.Facts.Dims, shapeB = b.Facts.Dims;
+            var (ta, tb) = (a.Facts.Element, b.Facts.Element);
+            bool numericA = IsNumeric(ta), numericB = IsNumeric(tb);
+            bool textA = IsText(ta), textB = IsText(tb);
             if (numericA != numericB || textA != textB)
             {
-                return new DatasetComparison(name, ComparisonStatus.TypeMismatch, null, 0, 0, $"types {Describe(a.Type)} vs {Describe(b.Type)}");
+                return new DatasetComparison(name, ComparisonStatus.TypeMismatch, null, 0, 0, $"types {ta.Describe()} vs {tb.Describe()}");
             }
             if (!numericA && !textA)
             {
-                return new DatasetComparison(name, ComparisonStatus.NotComparable, null, 0, 0, $"type {Describe(a.Type)} is not compared");
+                return new DatasetComparison(name, ComparisonStatus.NotComparable, null, 0, 0, $"type {ta.Describe()} is not compared");
             }
             if (!shapeA.SequenceEqual(shapeB))
             {
                 return new DatasetComparison(name, ComparisonStatus.ShapeMismatch, null, 0, 0, $"shapes ({string.Join(", ", shapeA)}) vs ({string.Join(", ", shapeB)})");
             }
-            return textA ? CompareText(name, a, b) : CompareNumbers(name, a, b, shapeA, atol, rtol);
+            foreach (var (facts, file) in new[] { (a.Facts, first), (b.Facts, second) })
+            {
+                if (facts.Unreadable is { } why) return new DatasetComparison(name, ComparisonStatus.NotComparable, null, 0, 0, $"cannot be read in {file}: {why}");
+            }
+            return textA ? CompareText(name, a.Dataset, b.Dataset) : CompareNumbers(name, a, b, shapeA, atol, rtol);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new DatasetComparison(name, ComparisonStatus.NotComparable, null, 0, 0, $"cannot be read ({e.Message}) in {first} or {second}");
+            return new DatasetComparison(name, ComparisonStatus.NotComparable, null, 0, 0, $"cannot be read ({Hdf5Errors.Describe(e)}) in {first} or {second}");
         }
     }
 
@@ -178,7 +221,7 @@ public static class Hdf5Comparison
             differing == 0 ? null : $"{differing} of {sa.Length} string(s) differ");
     }
 
-    private static DatasetComparison CompareNumbers(string name, NativeDataset a, NativeDataset b, ulong[] shape, double atol, double rtol)
+    private static DatasetComparison CompareNumbers(string name, (NativeDataset Dataset, Hdf5DatasetFacts Facts) a, (NativeDataset Dataset, Hdf5DatasetFacts Facts) b, ulong[] shape, double atol, double rtol)
     {
         long total = 1;
         foreach (ulong d in shape) total = checked(total * (long)d);
@@ -207,8 +250,8 @@ public static class Hdf5Comparison
                 selection = new HyperslabSelection(shape.Length, starts, blocks);
                 n = (int)(rows * rowElements);
             }
-            ReadAsDouble(a, bufA.AsSpan(0, n), selection);
-            ReadAsDouble(b, bufB.AsSpan(0, n), selection);
+            Hdf5Values.ReadDoubles(a.Dataset, a.Facts.Element, selection, bufA.AsSpan(0, n));
+            Hdf5Values.ReadDoubles(b.Dataset, b.Facts.Element, selection, bufB.AsSpan(0, n));
             for (int i = 0; i < n; i++)
             {
                 double x = bufA[i], y = bufB[i];
@@ -228,51 +271,11 @@ public static class Hdf5Comparison
             violations == 0 ? null : $"{violations} of {total} element(s) out of tolerance");
     }
 
-    private static void ReadAsDouble(NativeDataset ds, Span<double> destination, Selection? selection)
-    {
-        var t = ds.Type;
-        if (t.Class == H5DataTypeClass.FloatingPoint && t.Size == 8)
-        {
-            ds.Read(destination, fileSelection: selection);
-            return;
-        }
-        switch (t.Class, t.Size, t.Class == H5DataTypeClass.FixedPoint && t.FixedPoint.IsSigned)
-        {
-            case (H5DataTypeClass.FloatingPoint, 4, _): Convert<float>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 1, true): Convert<sbyte>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 1, false): Convert<byte>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 2, true): Convert<short>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 2, false): Convert<ushort>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 4, true): Convert<int>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 4, false): Convert<uint>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 8, true): Convert<long>(ds, destination, selection, v => v); break;
-            case (H5DataTypeClass.FixedPoint, 8, false): Convert<ulong>(ds, destination, selection, v => v); break;
-            default: throw new NotSupportedException($"numeric type {Describe(t)}");
-        }
-    }
-
-    private static void Convert<T>(NativeDataset ds, Span<double> destination, Selection? selection, Func<T, double> convert) where T : unmanaged
-    {
-        var buffer = new T[destination.Length];
-        ds.Read(buffer.AsSpan(), fileSelection: selection);
-        for (int i = 0; i < buffer.Length; i++) destination[i] = convert(buffer[i]);
-    }
-
     /// <summary>Fixed-length strings, and variable-length strings (h5py's <c>special_dtype(vlen=str)</c>, AllenNLP's <c>sentence_to_index</c>); other variable-length data fails to read as strings and is reported not comparable.</summary>
-    private static bool IsText(IH5DataType t) =>
-        t.Class is H5DataTypeClass.String or H5DataTypeClass.VariableLength;
+    private static bool IsText(Hdf5Element t) => t.Class is 3 or 9;
 
-    private static bool IsNumeric(IH5DataType t) =>
-        (t.Class == H5DataTypeClass.FloatingPoint && t.Size is 4 or 8) || (t.Class == H5DataTypeClass.FixedPoint && t.Size is 1 or 2 or 4 or 8);
-
-    private static string Describe(IH5DataType t) => t.Class switch
-    {
-        H5DataTypeClass.FloatingPoint => $"float{t.Size * 8}",
-        H5DataTypeClass.FixedPoint => $"{(t.FixedPoint.IsSigned ? "int" : "uint")}{t.Size * 8}",
-        H5DataTypeClass.String => "string",
-        H5DataTypeClass.VariableLength when IsText(t) => "string",
-        _ => t.Class.ToString().ToLowerInvariant(),
-    };
+    /// <summary>IEEE floats (16, 32, 64 bits) and integers (8 to 64 bits), in either byte order.</summary>
+    private static bool IsNumeric(Hdf5Element t) => t.IsFloat || t.IsInteger;
 
     /// <summary>Orders names with digit runs compared by value: "2" &lt; "10", "a2" &lt; "a10".</summary>
     private sealed class NaturalComparer : IComparer<string>

@@ -145,9 +145,8 @@ public sealed class ElmoModel
     {
         ArgumentNullException.ThrowIfNull(published);
         cache ??= new ModelCache();
-        string options = cache.Fetch(published.OptionsUrl, null, progress, cancellationToken);
-        string weights = cache.Fetch(published.WeightsUrl, null, progress, cancellationToken);
-        return Load(options, weights, cache.Directory);
+        var files = cache.FetchModel(published.OptionsUrl, published.WeightsUrl, progress: progress, cancellationToken: cancellationToken);
+        return Load(files.OptionsPath, files.WeightsPath, cache.Directory);
     }
 
     /// <summary>Asynchronous <see cref="FromPublished(string, ModelCache?, Action{DownloadProgress}?, CancellationToken)"/>: downloads without blocking, then loads on the thread pool.</summary>
@@ -176,9 +175,8 @@ public sealed class ElmoModel
     {
         ArgumentNullException.ThrowIfNull(published);
         cache ??= new ModelCache();
-        string options = await cache.FetchAsync(published.OptionsUrl, null, progress, cancellationToken).ConfigureAwait(false);
-        string weights = await cache.FetchAsync(published.WeightsUrl, null, progress, cancellationToken).ConfigureAwait(false);
-        return await Task.Run(() => Load(options, weights, cache.Directory), cancellationToken).ConfigureAwait(false);
+        var files = await cache.FetchModelAsync(published.OptionsUrl, published.WeightsUrl, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() => Load(files.OptionsPath, files.WeightsPath, cache.Directory), cancellationToken).ConfigureAwait(false);
     }
 
     private static PublishedModel Published(string name)

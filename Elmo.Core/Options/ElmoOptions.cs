@@ -67,15 +67,30 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
     /// <summary>True when bilm-tf omits <c>CNN_proj</c>: the CNN output is already <c>projection_dim</c> wide.</summary>
     public bool HasProjection => CharCnn.FilterCount != Lstm.ProjectionDim;
 
-    /// <summary>Reads and validates an options file.</summary>
+    /// <summary>
+    /// The largest options file read: published options files are a few hundred bytes, so anything near this is another
+    /// file given by mistake (a weight file, a corpus, <c>/dev/zero</c>), refused before it fills memory.
+    /// </summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>Reads and validates an options file (at most <see cref="MaxFileBytes"/>; a pipe such as <c>&lt;(cmd)</c> works).</summary>
     /// <param name="path">Path of the JSON file.</param>
-    /// <exception cref="ElmoOptionsException">The file cannot be read, is not JSON, or a field is missing, mistyped or impossible.</exception>
+    /// <exception cref="ElmoOptionsException">The file cannot be read, is too large, is not JSON, or a field is missing, mistyped or impossible.</exception>
     public static ElmoOptions Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
+            if (stream.CanSeek && stream.Length > MaxFileBytes) throw TooLarge(path, stream.Length);
+            // Read at most one byte beyond the limit: a device or pipe that never ends (/dev/zero) is refused too.
+            var bytes = new byte[MaxFileBytes + 1];
+            int length = 0, read;
+            while (length < bytes.Length && (read = stream.Read(bytes, length, bytes.Length - length)) > 0) length += read;
+            if (length > MaxFileBytes) throw TooLarge(path, null);
+            using var reader = new StreamReader(new MemoryStream(bytes, 0, length), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            text = reader.ReadToEnd();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -83,6 +98,9 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
         }
         return Parse(text, path);
     }
+
+    private static ElmoOptionsException TooLarge(string path, long? size) =>
+        new($"Options file '{path}' {(size is long n ? $"is larger than {MaxFileBytes >> 20} MiB ({n} bytes)" : $"holds more than {MaxFileBytes >> 20} MiB")}; an options JSON is a few hundred bytes: is this the options file?") { FilePath = path };
 
     /// <summary>Parses and validates options JSON text.</summary>
     /// <param name="json">The JSON text.</param>
@@ -94,7 +112,7 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            doc = JsonDocument.Parse(ReplaceEscapedLoneSurrogates(json), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
         }
         catch (JsonException e)
         {
@@ -211,6 +229,50 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
     }
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Rewrites each escaped lone surrogate (<c>\ud800</c> not followed by an escaped low surrogate, or a low one alone)
+    /// as <c>\ufffd</c>. Python's <c>json.loads</c> accepts such strings, so AllenNLP loads an options file with one in an
+    /// unknown key; System.Text.Json cannot read them back as strings. A known field holding one is then refused by
+    /// its own check (there is no valid value with U+FFFD in it), naming the field.
+    /// </summary>
+    private static string ReplaceEscapedLoneSurrogates(string json)
+    {
+        System.Text.StringBuilder? sb = null;
+        int copied = 0;
+        for (int i = 0; i < json.Length - 1; i++)
+        {
+            if (json[i] != '\\') continue;
+            if (json[i + 1] != 'u' || !TryUnit(json, i, out char unit))
+            {
+                i++; // an escaped character (\\, \"): skip it
+                continue;
+            }
+            bool paired = char.IsHighSurrogate(unit) && TryUnit(json, i + 6, out char next) && char.IsLowSurrogate(next);
+            if (paired)
+            {
+                i += 11;
+                continue;
+            }
+            if (char.IsSurrogate(unit))
+            {
+                sb ??= new System.Text.StringBuilder(json.Length);
+                sb.Append(json, copied, i - copied).Append("\\ufffd");
+                copied = i + 6;
+            }
+            i += 5;
+        }
+        return sb is null ? json : sb.Append(json, copied, json.Length - copied).ToString();
+
+        static bool TryUnit(string s, int at, out char unit)
+        {
+            unit = '\0';
+            if (at + 6 > s.Length || s[at] != '\\' || s[at + 1] != 'u') return false;
+            if (!ushort.TryParse(s.AsSpan(at + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out ushort v)) return false;
+            unit = (char)v;
+            return true;
+        }
+    }
 
     private sealed class Reader(string source)
     {

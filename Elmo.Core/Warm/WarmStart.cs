@@ -99,19 +99,35 @@ public static class WarmStart
     /// <summary>Loads a state saved by <see cref="Save"/>, checking it fits <paramref name="options"/>.</summary>
     /// <param name="path">The file.</param>
     /// <param name="options">The model's LSTM architecture.</param>
-    /// <returns>A one-row state.</returns>
-    /// <exception cref="ElmoInputException">The file is missing, unreadable, or its shapes do not match the model.</exception>
+    /// <returns>A one-row state. float32 datasets are read as they are, float64 rounded to float32 and float16 widened,
+    /// as for weight files; any other element type is refused.</returns>
+    /// <exception cref="ElmoInputException">The file is missing, unreadable, damaged, or its shapes or element types do not fit the model.</exception>
     public static LstmState Load(string path, LstmOptions options)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
         if (!File.Exists(path)) throw new ElmoInputException($"Warm-state file '{path}' does not exist.") { FilePath = path };
+        Hdf5Scan scan;
+        try
+        {
+            // Checksums, link cycles and sizes first: PureHDF checks none of them.
+            scan = Hdf5Scan.Run(path);
+        }
+        catch (Hdf5FormatException e)
+        {
+            throw new ElmoInputException(e.NotHdf5 ? $"Warm-state file '{path}' is not a readable warm state ({e.Message})." : $"Warm-state file '{path}' is damaged: {e.Message}.", e) { FilePath = path };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ElmoInputException($"Warm-state file '{path}' cannot be read ({e.Message}).", e) { FilePath = path };
+        }
+        Hdf5Filters.Register();
         try
         {
             using var file = H5File.OpenRead(path);
             var state = new LstmState(options, 1);
-            var hidden = ReadChecked(file, path, "hidden", [options.Layers, 2, options.ProjectionDim]);
-            var cell = ReadChecked(file, path, "cell", [options.Layers, 2, options.CellDim]);
+            var hidden = ReadChecked(file, scan, path, "hidden", [options.Layers, 2, options.ProjectionDim]);
+            var cell = ReadChecked(file, scan, path, "cell", [options.Layers, 2, options.CellDim]);
             for (int i = 0; i < options.Layers * 2; i++)
             {
                 hidden.AsSpan(i * options.ProjectionDim, options.ProjectionDim).CopyTo(state.Hidden[i]);
@@ -125,20 +141,26 @@ public static class WarmStart
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new ElmoInputException($"Warm-state file '{path}' is not a readable warm state ({e.Message}).", e) { FilePath = path };
+            throw new ElmoInputException($"Warm-state file '{path}' is not a readable warm state ({Hdf5Errors.Describe(e)}).", e) { FilePath = path };
         }
     }
 
-    private static float[] ReadChecked(PureHDF.VOL.Native.NativeFile file, string path, string name, int[] shape)
+    private static float[] ReadChecked(PureHDF.VOL.Native.NativeFile file, Hdf5Scan scan, string path, string name, int[] shape)
     {
-        if (!file.LinkExists(name)) throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' is missing.") { FilePath = path };
-        var ds = file.Dataset(name);
-        var dims = ds.Space.Dimensions;
+        if (!scan.Exists(name)) throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' is missing.") { FilePath = path };
+        if (scan.Find(name) is not { } facts) throw new ElmoInputException($"Warm-state file '{path}': '{name}' is not a dataset.") { FilePath = path };
+        var dims = facts.Dims;
         if (dims.Length != shape.Length || !dims.Zip(shape).All(t => t.First == (ulong)t.Second))
         {
             throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' has shape ({string.Join(", ", dims)}), the model needs ({string.Join(", ", shape)}); it was computed for another model.") { FilePath = path };
         }
-        var data = ds.Read<float[]>();
+        if (!facts.Element.IsFloat)
+        {
+            throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' holds {facts.Element.Describe()} values; a warm state holds floats (float32; float16 and float64 are converted).") { FilePath = path };
+        }
+        if (facts.Unreadable is { } why) throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' cannot be read: {why}.") { FilePath = path };
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        Hdf5Values.ReadFloats((PureHDF.VOL.Native.NativeDataset)file.Dataset(name), facts.Element, null, data);
         if (data.Any(v => !float.IsFinite(v))) throw new ElmoInputException($"Warm-state file '{path}': dataset '{name}' holds non-finite values.") { FilePath = path };
         return data;
     }

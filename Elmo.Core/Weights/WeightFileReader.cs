@@ -22,6 +22,9 @@ internal static class WeightFileReader
         // Large files are read on two threads, each through its own handle: packing 374 MB is bound by copying and by
         // the first touch of the new memory, both of which scale with cores.
         int workers = new FileInfo(path).Length >= ParallelLoadBytes ? Math.Clamp(Environment.ProcessorCount, 1, 2) : 1;
+        // Our own structural check first (checksums, link cycles, sizes): PureHDF verifies none of them.
+        var scan = Scan(path);
+        Hdf5Filters.Register();
         var files = new List<NativeFile>();
         try
         {
@@ -36,7 +39,7 @@ internal static class WeightFileReader
 
             try
             {
-                var sources = files.Select(f => new Source(f, path)).ToArray();
+                var sources = files.Select(f => new Source(f, scan, path)).ToArray();
 
                 // Check every dataset's presence, shape and type before allocating anything, so that the
                 // options of another model fail fast with the first mismatching dataset named.
@@ -56,6 +59,27 @@ internal static class WeightFileReader
         finally
         {
             foreach (var f in files) f.Dispose();
+        }
+    }
+
+    /// <summary>Runs <see cref="Hdf5Scan"/> on a weight file, turning what it finds into weight-file errors.</summary>
+    private static Hdf5Scan Scan(string path)
+    {
+        try
+        {
+            return Hdf5Scan.Run(path);
+        }
+        catch (Hdf5FormatException e) when (e.NotHdf5)
+        {
+            throw new ElmoWeightsException($"Weight file '{path}' is not a readable HDF5 file ({e.Message}).", e) { FilePath = path };
+        }
+        catch (Hdf5FormatException e)
+        {
+            throw new ElmoWeightsException($"Weight file '{path}' is damaged: {e.Message}.", e) { FilePath = path };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ElmoWeightsException($"Weight file '{path}' cannot be read ({e.Message}).", e) { FilePath = path };
         }
     }
 
@@ -226,42 +250,46 @@ internal static class WeightFileReader
         }
     }
 
-    private sealed class Source(NativeFile file, string path) : IWeightSource
+    private sealed class Source(NativeFile file, Hdf5Scan scan, string path) : IWeightSource
     {
         public bool CanReadRows => true;
 
         /// <summary>Checks that dataset <paramref name="name"/> exists with exactly <paramref name="shape"/> and a supported element type.</summary>
-        public NativeDataset Check(string name, int[] shape)
+        public (NativeDataset Dataset, Hdf5Element Element) Check(string name, int[] shape)
         {
+            if (!scan.Exists(name))
+            {
+                throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}) from the options); is it a bilm-tf weight file of this model?");
+            }
+            if (scan.Find(name) is not { } facts)
+            {
+                throw Error(name, $"'{name}' is not a dataset");
+            }
+
+            ulong[] actual = facts.Dims;
+            if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
+            {
+                throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options; do the options and the weights belong to the same model?");
+            }
+
+            var element = facts.Element;
+            if (element.Class != 1)
+            {
+                throw Error(name, $"dataset '{name}' holds {element.Describe()} values, expected floating point (float32; float16 and float64 are converted)");
+            }
+            if (!element.IsFloat)
+            {
+                throw Error(name, $"dataset '{name}' holds {element.Describe()}s; only IEEE 16-, 32- and 64-bit floats are supported");
+            }
+            if (facts.Unreadable is { } why)
+            {
+                throw Error(name, $"dataset '{name}' cannot be read: {why}");
+            }
             try
             {
-                if (!file.LinkExists(name))
-                {
-                    throw Error(name, $"dataset '{name}' is missing (expected shape ({string.Join(", ", shape)}) from the options); is it a bilm-tf weight file of this model?");
-                }
-                if (file.Get(name) is not NativeDataset ds)
-                {
-                    throw Error(name, $"'{name}' is not a dataset");
-                }
-
-                ulong[] actual = ds.Space.Dimensions;
-                if (actual.Length != shape.Length || !actual.Zip(shape).All(t => t.First == (ulong)t.Second))
-                {
-                    throw Error(name, $"dataset '{name}' has shape ({string.Join(", ", actual)}), expected ({string.Join(", ", shape)}) from the options; do the options and the weights belong to the same model?");
-                }
-
-                var type = ds.Type;
-                if (type.Class != H5DataTypeClass.FloatingPoint)
-                {
-                    throw Error(name, $"dataset '{name}' holds {type.Class} values of {type.Size} bytes, expected floating point (float32; float16 and float64 are converted)");
-                }
-                if (type.Size is not (2 or 4 or 8))
-                {
-                    throw Error(name, $"dataset '{name}' holds {type.Size * 8}-bit floats; only 16-, 32- and 64-bit are supported");
-                }
-                return ds;
+                return ((NativeDataset)file.Dataset(name), element);
             }
-            catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw Damaged(name, e);
             }
@@ -287,16 +315,7 @@ internal static class WeightFileReader
 
             void Extra(string name, string because)
             {
-                bool exists;
-                try
-                {
-                    exists = file.LinkExists(name);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw Damaged(name, e);
-                }
-                if (exists)
+                if (scan.Exists(name))
                 {
                     throw Error(name, $"the file holds '{name}', which the options do not describe ({because}); the options and the weights belong to different models");
                 }
@@ -305,9 +324,9 @@ internal static class WeightFileReader
 
         public void ReadRows(string name, int[] shape, int row0, Span<float> destination)
         {
-            var ds = Check(name, shape);
+            var (ds, element) = Check(name, shape);
             int width = shape[1], rows = destination.Length / width;
-            Convert(name, ds, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]), [(ulong)rows, (ulong)width]);
+            Convert(name, ds, element, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]));
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -318,8 +337,8 @@ internal static class WeightFileReader
 
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
-            var ds = Check(name, shape);
-            Convert(name, ds, destination, null, null);
+            var (ds, element) = Check(name, shape);
+            Convert(name, ds, element, destination, null);
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -330,28 +349,13 @@ internal static class WeightFileReader
 
         /// <summary>
         /// Reads the selected part of <paramref name="ds"/> into <paramref name="destination"/> as float32: float64 is
-        /// rounded to float32 (the precision the engine computes in), float16 widened exactly.
+        /// rounded to float32 (the precision the engine computes in), float16 widened exactly; either byte order.
         /// </summary>
-        private void Convert(string name, NativeDataset ds, Span<float> destination, Selection? selection, ulong[]? dims)
+        private void Convert(string name, NativeDataset ds, Hdf5Element element, Span<float> destination, Selection? selection)
         {
             try
             {
-                switch (ds.Type.Size)
-                {
-                    case 4:
-                        ds.Read(destination, selection, null, dims);
-                        break;
-                    case 8:
-                        var wide = new double[destination.Length];
-                        ds.Read(wide.AsSpan(), selection, null, dims);
-                        for (int i = 0; i < wide.Length; i++) destination[i] = (float)wide[i];
-                        break;
-                    default:
-                        var half = new Half[destination.Length];
-                        ds.Read(half.AsSpan(), selection, null, dims);
-                        for (int i = 0; i < half.Length; i++) destination[i] = (float)half[i];
-                        break;
-                }
+                Hdf5Values.ReadFloats(ds, element, selection, destination);
             }
             catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
             {
@@ -360,7 +364,7 @@ internal static class WeightFileReader
         }
 
         private ElmoWeightsException Damaged(string dataset, Exception e) =>
-            new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({e.GetType().Name}: {e.Message}).", e) { FilePath = path, Dataset = dataset };
+            new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({Hdf5Errors.Describe(e)}).", e) { FilePath = path, Dataset = dataset };
 
         private ElmoWeightsException Error(string dataset, string what) =>
             new($"Weight file '{path}': {what}{(what.EndsWith('?') ? "" : ".")}") { FilePath = path, Dataset = dataset };

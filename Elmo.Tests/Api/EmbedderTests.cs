@@ -74,6 +74,9 @@ public class EmbedderTests
         var batch = embedder.EmbedBatch(corpus);
         var asyncResults = Collect(embedder.EmbedSentencesAsync(corpus, batchSize: 3));
         var asyncSource = Collect(embedder.EmbedSentencesAsync(AsyncSource(corpus), batchSize: 7));
+        int collections = GC.CollectionCount(GC.MaxGeneration);
+        var collecting = new ElmoEmbedder(Model) { CollectAfterBytes = 1 }.EmbedSentences(corpus, batchSize: 2).ToList();
+        Assert.That(GC.CollectionCount(GC.MaxGeneration), Is.GreaterThan(collections), "a stream collects once it has allocated CollectAfterBytes");
         for (int i = 0; i < corpus.Count; i++)
         {
             var single = embedder.EmbedSentence(corpus[i]);
@@ -81,6 +84,7 @@ public class EmbedderTests
             Assert.That(batch[i].ToArray(), Is.EqualTo(streamed[i].ToArray()), $"sentence {i}: EmbedBatch");
             Assert.That(asyncResults[i].ToArray(), Is.EqualTo(streamed[i].ToArray()), $"sentence {i}: EmbedSentencesAsync");
             Assert.That(asyncSource[i].ToArray(), Is.EqualTo(streamed[i].ToArray()), $"sentence {i}: from an IAsyncEnumerable");
+            Assert.That(collecting[i].ToArray(), Is.EqualTo(streamed[i].ToArray()), $"sentence {i}: collecting after every batch");
             Assert.That(batch[i].Index, Is.EqualTo(i));
         }
         Assert.That(embedder.EmbedSentenceAsync(corpus[3]).GetAwaiter().GetResult().ToArray(), Is.EqualTo(streamed[3].ToArray()));
@@ -228,6 +232,8 @@ public class EmbedderTests
         Assert.Throws<ArgumentOutOfRangeException>(() => embedder.EmbedSentences([["a"]], batchSize: 0));
         Assert.Throws<ArgumentException>(() => LayerChoice.Mix([float.NaN, 0, 0]));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ElmoEmbedder(Model) { SortWindowBatches = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ElmoEmbedder(Model) { CollectAfterBytes = 0 });
+        Assert.That(new ElmoEmbedder(Model) { CollectAfterBytes = null }.CollectAfterBytes, Is.Null);
         Assert.That(LayerChoice.Mix([0f, 1f, 1f], 0.5f, layerNorm: true).ToString(), Is.EqualTo("--mix 0,1,1 --gamma 0.5 --layer-norm"));
     }
 

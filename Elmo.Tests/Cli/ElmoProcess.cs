@@ -53,7 +53,7 @@ internal sealed class ElmoProcess : IDisposable
     public static ElmoProcess Shell(string workingDirectory, string tmp, string commandLine)
     {
         if (!File.Exists("/bin/bash")) Assert.Ignore("bash is needed for this test.");
-        return StartFile("/bin/bash", ["-c", commandLine], workingDirectory, tmp);
+        return StartFile("/bin/bash", ["-c", commandLine.Replace("$ELMO", "\"$ELMO_HOST\" \"$ELMO_DLL\"", StringComparison.Ordinal)], workingDirectory, tmp);
     }
 
     private static ElmoProcess StartFile(string file, string[] args, string workingDirectory, string tmp)
@@ -70,7 +70,8 @@ internal sealed class ElmoProcess : IDisposable
         foreach (string a in args) start.ArgumentList.Add(a);
         start.Environment[Core.ModelCache.EnvironmentVariable] = TestCacheSetup.CacheDirectory;
         start.Environment["TMPDIR"] = tmp;
-        start.Environment["ELMO"] = $"'{Host}' '{ElmoDll}'";
+        start.Environment["ELMO_HOST"] = Host;
+        start.Environment["ELMO_DLL"] = ElmoDll;
         return new ElmoProcess(Process.Start(start)!);
     }
 

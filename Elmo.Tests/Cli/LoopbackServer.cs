@@ -31,6 +31,18 @@ internal sealed class LoopbackServer : IDisposable
     /// <summary>Given the 1-based request number, the body bytes to send before dropping the connection (null: all).</summary>
     public Func<int, int?> CutAfter { get; set; } = _ => null;
 
+    /// <summary>
+    /// Answer as an HTTP/1.0 server without Content-Length: the body ends when the connection closes, so a cut (which
+    /// then closes cleanly, without a reset) looks to the client like a complete file.
+    /// </summary>
+    public bool CloseDelimited { get; set; }
+
+    /// <summary>The Content-Type of 200 responses.</summary>
+    public string ContentType { get; set; } = "application/octet-stream";
+
+    /// <summary>Paths answered with this status (and an empty body) instead of a file.</summary>
+    public Dictionary<string, int> Statuses { get; } = [];
+
     /// <summary>The requests so far: path and Range header.</summary>
     public IReadOnlyList<(string Path, string? Range)> Requests
     {
@@ -89,6 +101,11 @@ internal sealed class LoopbackServer : IDisposable
                     number = _requests.Count;
                 }
 
+                if (Statuses.TryGetValue(path, out int status))
+                {
+                    await Write(stream, $"HTTP/1.1 {status} Status {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", ReadOnlyMemory<byte>.Empty);
+                    return;
+                }
                 if (!Files.TryGetValue(path, out var content))
                 {
                     await Write(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", ReadOnlyMemory<byte>.Empty);
@@ -106,15 +123,19 @@ internal sealed class LoopbackServer : IDisposable
                     }
                     head = $"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{content.Length - 1}/{content.Length}\r\nContent-Length: {content.Length - start}\r\nConnection: close\r\n\r\n";
                 }
+                else if (CloseDelimited)
+                {
+                    head = $"HTTP/1.0 200 OK\r\nContent-Type: {ContentType}\r\nConnection: close\r\n\r\n";
+                }
                 else
                 {
-                    head = $"HTTP/1.1 200 OK\r\nContent-Length: {content.Length}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n";
+                    head = $"HTTP/1.1 200 OK\r\nContent-Length: {content.Length}\r\nContent-Type: {ContentType}\r\nConnection: close\r\n\r\n";
                 }
                 var body = content.AsMemory((int)start);
                 if (CutAfter(number) is int cut && cut < body.Length)
                 {
                     await Write(stream, head, body[..cut]);
-                    client.Client.LingerState = new LingerOption(true, 0); // reset, as a dropped connection does
+                    if (!CloseDelimited) client.Client.LingerState = new LingerOption(true, 0); // reset, as a dropped connection does
                     return;
                 }
                 await Write(stream, head, body);

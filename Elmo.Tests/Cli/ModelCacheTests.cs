@@ -307,8 +307,161 @@ public class ModelCacheTests
             f.Position = f.Length - 1;
             f.WriteByte((byte)(last ^ 0xFF));
         }
+        // Bit rot: the bytes change, the modification time does not, so only --checksum can tell.
+        File.SetLastWriteTimeUtc(cached, File.GetLastWriteTimeUtc(cached + ".sha256"));
         var damaged = CliHarness.Run(["info", "--checksum", .. remote]);
         Assert.That(damaged.Out, Does.Contain("DIFFERS from the hash recorded at download"));
         Assert.That(damaged.Exit, Is.EqualTo(1), damaged.ToString());
+    }
+
+    /// <summary>Issue 17.19: embed did not check a cached file's recorded SHA-256; it is checked when the file's modification time changed.</summary>
+    [Test]
+    public void ACachedFileChangedSinceItsDownloadIsRefusedAndACopiedCacheIsAccepted()
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer();
+        server.Files["/o.json"] = File.ReadAllBytes(Reference.FixtureOptions);
+        server.Files["/w.hdf5"] = File.ReadAllBytes(Reference.FixtureWeights);
+        string input = dir.Write("in.txt", "a b\n");
+        string[] remote = ["--options", server.Url("/o.json").ToString(), "--weights", server.Url("/w.hdf5").ToString(), "--cache-dir", dir.File("cache"), "--quiet"];
+        Assert.That(CliHarness.Run(["embed", input, dir.File("a.hdf5"), "--all", .. remote]).Exit, Is.EqualTo(0));
+        string cached = new ModelCache(dir.File("cache")).PathFor(server.Url("/w.hdf5"));
+        byte[] original = File.ReadAllBytes(cached);
+
+        var changed = (byte[])original.Clone();
+        changed[^1] ^= 0xFF; // the last byte of the weight data: the file still loads, with another weight
+        File.WriteAllBytes(cached, changed);
+        var refused = CliHarness.Run(["embed", input, dir.File("b.hdf5"), "--all", .. remote]);
+
+        Assert.That(refused.Exit, Is.EqualTo(1), refused.ToString());
+        Assert.That(refused.Err.Trim(), Does.StartWith($"elmo: The cached file '{cached}' no longer matches the SHA-256 recorded when it was downloaded").And.EndWith("Delete it, and elmo downloads it again."));
+        Assert.That(File.Exists(dir.File("b.hdf5")), Is.False);
+        Assert.That(server.Requests, Has.Count.EqualTo(2), "nothing downloaded behind the user's back");
+
+        File.WriteAllBytes(cached, original); // the same bytes with a new time, as a copy without -p makes
+        var copied = CliHarness.Run(["embed", input, dir.File("c.hdf5"), "--all", .. remote]);
+        Assert.That(copied.Exit, Is.EqualTo(0), copied.ToString());
+        Assert.That(File.GetLastWriteTimeUtc(cached + ".sha256"), Is.EqualTo(File.GetLastWriteTimeUtc(cached)), "the record follows the copy, so the next run does not hash again");
+    }
+
+    /// <summary>Issue 17.18: a close-delimited response (HTTP/1.0, no Content-Length) cut half way was cached as complete, and every later run failed.</summary>
+    [Test]
+    public void AResponseWithoutASizeCutHalfWayIsNotCachedAndTheNextRunDownloadsAgain()
+    {
+        using var dir = new TempDir();
+        var weights = File.ReadAllBytes(Reference.FixtureWeights);
+        using var server = new LoopbackServer { CloseDelimited = true, CutAfter = n => n == 2 ? weights.Length / 2 : null };
+        server.Files["/o.json"] = File.ReadAllBytes(Reference.FixtureOptions);
+        server.Files["/w.hdf5"] = weights;
+        string input = dir.Write("in.txt", "a b\n");
+        string[] remote = ["--options", server.Url("/o.json").ToString(), "--weights", server.Url("/w.hdf5").ToString(), "--cache-dir", dir.File("cache"), "--quiet"];
+        string final = new ModelCache(dir.File("cache")).PathFor(server.Url("/w.hdf5"));
+
+        var cut = CliHarness.Run(["embed", input, dir.File("out.hdf5"), "--all", .. remote]);
+
+        Assert.That(cut.Exit, Is.EqualTo(1), cut.ToString());
+        Assert.That(cut.Err.Trim(), Does.StartWith($"elmo: The file downloaded from '{server.Url("/w.hdf5")}' is not usable, so it was deleted and not cached: Weight file"));
+        Assert.That(File.Exists(final), Is.False, "nothing under the final name");
+        Assert.That(File.Exists(final + ".partial"), Is.False);
+        var again = CliHarness.Run(["embed", input, dir.File("out.hdf5"), "--all", .. remote]);
+        Assert.That(again.Exit, Is.EqualTo(0), again.ToString());
+        Assert.That(File.ReadAllBytes(final), Is.EqualTo(weights));
+    }
+
+    /// <summary>Issue 17.18: an HTML page (or any garbage) sent with status 200 was cached forever.</summary>
+    [TestCase("/o.json")]
+    [TestCase("/w.hdf5")]
+    public void AWebPageSentInsteadOfAModelFileIsNotCached(string which)
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer { ContentType = "text/html; charset=utf-8" };
+        server.Files["/o.json"] = File.ReadAllBytes(Reference.FixtureOptions);
+        server.Files["/w.hdf5"] = File.ReadAllBytes(Reference.FixtureWeights);
+        server.Files[which] = "<!DOCTYPE html><html><body>Please sign in</body></html>"u8.ToArray();
+        var cache = new ModelCache(dir.File("cache")) { RetryDelay = TimeSpan.Zero };
+
+        var e = Assert.Throws<ElmoDownloadException>(() => cache.FetchModel(server.Url("/o.json"), server.Url("/w.hdf5")))!;
+
+        Assert.That(e.Message, Does.StartWith($"The file downloaded from '{server.Url(which)}' is not usable, so it was deleted and not cached: "));
+        Assert.That(e.Message, Does.EndWith("The server sent 'text/html', a web page, not the file."));
+        Assert.That(File.Exists(cache.PathFor(server.Url(which))), Is.False);
+        Assert.That(File.Exists(cache.PathFor(server.Url(which)) + ".sha256"), Is.False);
+        server.Files[which] = File.ReadAllBytes(which == "/o.json" ? Reference.FixtureOptions : Reference.FixtureWeights);
+        var files = cache.FetchModel(server.Url("/o.json"), server.Url("/w.hdf5"));
+        Assert.That(ElmoModel.Load(files.OptionsPath, files.WeightsPath).Options.Lstm.CellDim, Is.EqualTo(64));
+    }
+
+    /// <summary>Issue 17.18: a wrong <c>#sha256=</c> pin deleted a good cached file that matched the earlier pin.</summary>
+    [Test]
+    public void AWrongPinKeepsTheGoodCachedFile()
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer();
+        var content = Content(50_000, 11);
+        server.Files["/w.hdf5"] = content;
+        var cache = Cache(dir);
+        var url = server.Url("/w.hdf5");
+        string path = cache.Fetch(url, Sha(content));
+        string wrong = Sha(Content(10, 12));
+
+        var e = Assert.Throws<ElmoDownloadException>(() => cache.Fetch(url, wrong))!;
+
+        Assert.That(e.Message, Is.EqualTo($"Checksum mismatch for '{url}': expected sha256 {wrong}, got {Sha(content)}; the download was deleted; the file cached before (sha256 {Sha(content)}) was kept."));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(content));
+        Assert.That(cache.Fetch(url, Sha(content)), Is.EqualTo(path));
+        Assert.That(server.Requests, Has.Count.EqualTo(2), "the right pin is served from the cache again");
+    }
+
+    /// <summary>Issue 11: a failed download left an empty hash-named folder, and its message was not the documented one.</summary>
+    [Test]
+    public void AFailedDownloadLeavesNoEmptyFolderAndSaysWhatTheDocsSay()
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer();
+        var cache = Cache(dir);
+        var url = server.Url("/missing.hdf5");
+
+        var e = Assert.Throws<ElmoDownloadException>(() => cache.Fetch(url))!;
+
+        Assert.That(e.Message, Is.EqualTo($"Cannot download '{url}': HTTP 404 Not Found."));
+        Assert.That(Directory.Exists(Path.GetDirectoryName(cache.PathFor(url))), Is.False, "no empty folder");
+        string docs = File.ReadAllText(Path.Combine(Reference.RepoRoot, "docs", "errors.md"));
+        Assert.That(docs, Does.Contain("`Cannot download '<url>': HTTP <code> <reason>.`"));
+        Assert.That(docs, Does.Contain("`Cannot download '<url>' (<n> attempts): <reason>.`"));
+    }
+
+    /// <summary>Issue 17.19: a 500 error repeated its message inside itself.</summary>
+    [Test]
+    public void AServerErrorIsRetriedAndReportedOnce()
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer();
+        server.Statuses["/w.hdf5"] = 500;
+        var cache = new ModelCache(dir.File("cache")) { RetryDelay = TimeSpan.Zero, MaxAttempts = 2 };
+        var url = server.Url("/w.hdf5");
+
+        var e = Assert.Throws<ElmoDownloadException>(() => cache.Fetch(url))!;
+
+        Assert.That(e.Message, Is.EqualTo($"Cannot download '{url}' (2 attempts): HTTP 500 Status 500."));
+        Assert.That(server.Requests, Has.Count.EqualTo(2));
+        Assert.That(Directory.Exists(Path.GetDirectoryName(cache.PathFor(url))), Is.False);
+    }
+
+    /// <summary>Issue 17.19: a --cache-dir that is a file said "Could not find a part of the path".</summary>
+    [Test]
+    public void ACacheDirectoryThatIsAFileIsNamed()
+    {
+        using var dir = new TempDir();
+        using var server = new LoopbackServer();
+        server.Files["/o.json"] = File.ReadAllBytes(Reference.FixtureOptions);
+        string file = dir.Write("not-a-dir", "x");
+
+        var r = CliHarness.Run("info", "--options", server.Url("/o.json").ToString(), "--cache-dir", file);
+        var below = Assert.Throws<ElmoDownloadException>(() => new ModelCache(Path.Combine(file, "sub")).Fetch(server.Url("/o.json")))!;
+
+        Assert.That(r.Exit, Is.EqualTo(1), r.ToString());
+        Assert.That(r.Err.Trim().Split('\n').Last(), Is.EqualTo($"elmo: Cannot use '{file}' as the download cache: it is a file, not a directory."));
+        Assert.That(below.Message, Is.EqualTo($"Cannot use '{Path.Combine(file, "sub")}' as the download cache: '{file}' is a file, not a directory."));
+        Assert.That(File.ReadAllText(file), Is.EqualTo("x"));
     }
 }

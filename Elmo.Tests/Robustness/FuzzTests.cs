@@ -184,6 +184,187 @@ public class FuzzTests
         Assert.That(outcomes.Refused, Is.GreaterThan(WarmStateCases / 5));
     }
 
+    private static readonly int V2FlipCases = 300 * Scale;
+    private static readonly int LinkGraphCases = 120 * Scale;
+    private static readonly int WarmTypeCases = 120 * Scale;
+
+    /// <summary>
+    /// Bits flipped inside the checksummed metadata (superblock v2/v3, object headers v2 and their continuation
+    /// blocks) of version-2 weight files, as <c>elmo make-model</c> (PureHDF) and h5py with <c>libver='latest'</c>
+    /// write them: every copy is refused, or (a flip libhdf5 would also pass, e.g. in a gap) loads weights identical to
+    /// the original, bit for bit. Never different weights.
+    /// </summary>
+    [TestCase("make-model")]
+    [TestCase("h5py-latest")]
+    public void BitFlipsInV2MetadataAreRejectedOrHarmless(string writer)
+    {
+        using var dir = new TempDir();
+        string source = dir.File("source.hdf5");
+        if (writer == "make-model")
+        {
+            WeightVariants.WriteModified(source, e => e);
+        }
+        else
+        {
+            H5py.Run("""
+                import h5py, sys
+                with h5py.File(sys.argv[1], 'r') as f, h5py.File(sys.argv[2], 'w', libver='latest') as g:
+                    # created anew (h5py's copy would keep the source's version-1 object headers)
+                    names = []
+                    f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+                    for n in names:
+                        g.create_dataset(n, data=f[n][()])
+                """, Reference.FixtureWeights, source);
+        }
+        byte[] original = File.ReadAllBytes(source);
+        var ranges = V2Metadata.ChecksummedRanges(original);
+        Assert.That(ranges.Count, Is.GreaterThan(20), "one object header per group and dataset, and the superblock");
+        var expected = ElmoWeights.Load(source, WeightVariants.FixtureOptions);
+        var rng = new Random(Seed + 4);
+        var outcomes = new Outcomes();
+        var watch = Stopwatch.StartNew();
+        for (int c = 0; c < V2FlipCases; c++)
+        {
+            byte[] bytes = (byte[])original.Clone();
+            var (start, length) = ranges[rng.Next(ranges.Count)];
+            var at = new List<int>();
+            for (int i = 0, n = 1 + rng.Next(4); i < n; i++)
+            {
+                int pos = start + rng.Next(length);
+                bytes[pos] ^= (byte)(1 << rng.Next(8));
+                at.Add(pos);
+            }
+            string path = dir.File($"v{c % 4}.hdf5");
+            File.WriteAllBytes(path, bytes);
+            outcomes.Run($"{writer} case {c} (bits flipped at {string.Join(",", at)})", () =>
+            {
+                var loaded = ElmoWeights.Load(path, WeightVariants.FixtureOptions);
+                if (WeightsComparer.FirstDifference(loaded, expected) is { } part) throw new InvalidOperationException($"loaded different weights ({part})");
+            });
+        }
+        TestContext.Out.WriteLine($"{ranges.Count} checksummed ranges; {watch.Elapsed.TotalSeconds:F1} s");
+        outcomes.AssertClean($"v2 metadata flips ({writer})", V2FlipCases);
+        Assert.That(outcomes.Refused, Is.GreaterThan(V2FlipCases * 9 / 10), "nearly every flip must be caught by a checksum");
+    }
+
+    /// <summary>
+    /// Random soft links (to groups, datasets, themselves, each other, nothing, through other links) added to the
+    /// fixture weights: loading, comparing and reading as a warm state end in a result or one clear error, never a
+    /// stack overflow or a hang; a file with a loop is always refused.
+    /// </summary>
+    [Test]
+    public void RandomSoftLinkGraphs()
+    {
+        var rng = new Random(Seed + 5);
+        var outcomes = new Outcomes();
+        using var dir = new TempDir();
+        var entries = WeightVariants.FixtureEntries();
+        string[] targets = ["/CNN", "/CNN_proj", "CNN/W_cnn_0", "/RNN_0/RNN", "/l0", "/l1", "l2", "/l3/x", "/l0/l1", ".", "/", "/nothing", "l4/l0"];
+        var watch = Stopwatch.StartNew();
+        for (int c = 0; c < LinkGraphCases; c++)
+        {
+            var file = new PureHDF.H5File();
+            var groups = new Dictionary<string, PureHDF.H5Group>();
+            foreach (var e in entries)
+            {
+                var parts = e.Name.Split('/');
+                PureHDF.H5Group g = file;
+                for (int i = 0; i < parts.Length - 1; i++)
+                {
+                    if (!g.TryGetValue(parts[i], out var child))
+                    {
+                        child = new PureHDF.H5Group();
+                        g[parts[i]] = child;
+                    }
+                    g = (PureHDF.H5Group)child;
+                }
+                g[parts[^1]] = new PureHDF.H5Dataset(e.Data, fileDims: e.Dims);
+            }
+            var links = new List<string>();
+            for (int i = 0, n = 1 + rng.Next(5); i < n; i++)
+            {
+                string name = $"l{rng.Next(5)}";
+                string target = targets[rng.Next(targets.Length)];
+                PureHDF.H5Group parent = rng.Next(3) == 0 ? (PureHDF.H5Group)file["CNN"] : file;
+                parent[name] = new PureHDF.H5SoftLink(target);
+                links.Add($"{(parent == file ? "" : "CNN/")}{name} -> {target}");
+            }
+            string path = dir.File($"links{c % 4}.hdf5");
+            file.Write(path);
+            outcomes.Run($"links case {c} ({string.Join("; ", links)})", () =>
+            {
+                ElmoWeights.Load(path, WeightVariants.FixtureOptions);
+                foreach (var _ in Hdf5Comparison.Compare(path, path)) { }
+            });
+        }
+        TestContext.Out.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
+        outcomes.AssertClean("soft-link graphs", LinkGraphCases);
+        Assert.That(outcomes.Refused, Is.GreaterThan(LinkGraphCases / 10), "some graphs have loops");
+        Assert.That(outcomes.Succeeded, Is.GreaterThan(LinkGraphCases / 10), "some graphs are harmless");
+    }
+
+    /// <summary>
+    /// Warm states whose datasets are stored as other element types (integers of every size and sign, float16,
+    /// float32, float64) or shapes: floats load as the same conversion weight files get, everything else is refused
+    /// with its type named; integers are never read as float bit patterns.
+    /// </summary>
+    [Test]
+    public void WarmStateTypeMutations()
+    {
+        var model = Reference.TinyModel;
+        var o = model.Options.Lstm;
+        var state = WarmStart.Compute(model, [["A", "warm", "up", "."]]);
+        float[] hidden = state.Hidden.SelectMany(h => h.ToArray()).ToArray();
+        float[] cell = state.Cell.SelectMany(h => h.ToArray()).ToArray();
+        string[] types = ["float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"];
+        var rng = new Random(Seed + 6);
+        var outcomes = new Outcomes();
+        using var dir = new TempDir();
+        for (int c = 0; c < WarmTypeCases; c++)
+        {
+            string th = types[rng.Next(types.Length)], tc = types[rng.Next(types.Length)];
+            bool wrongShape = rng.Next(8) == 0;
+            string path = dir.File($"w{c % 4}.hdf5");
+            ulong[] hd = [(ulong)o.Layers, 2, (ulong)o.ProjectionDim], cd = [(ulong)o.Layers, 2, (ulong)o.CellDim];
+            if (wrongShape) hd = [(ulong)o.Layers * 2, (ulong)o.ProjectionDim];
+            new PureHDF.H5File
+            {
+                ["hidden"] = new PureHDF.H5Dataset(As(hidden, th), fileDims: hd),
+                ["cell"] = new PureHDF.H5Dataset(As(cell, tc), fileDims: cd),
+            }.Write(path);
+            outcomes.Run($"warm-state case {c} (hidden {th}, cell {tc}{(wrongShape ? ", hidden reshaped" : "")})", () =>
+            {
+                var loaded = WarmStart.Load(path, o);
+                if (wrongShape || !th.StartsWith("float", StringComparison.Ordinal) || !tc.StartsWith("float", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("loaded a state it should have refused");
+                }
+                float[] h = loaded.Hidden.SelectMany(x => x.ToArray()).ToArray(), k = loaded.Cell.SelectMany(x => x.ToArray()).ToArray();
+                if (!h.SequenceEqual(Rounded(hidden, th)) || !k.SequenceEqual(Rounded(cell, tc))) throw new InvalidOperationException("loaded values differ from the stored ones");
+            });
+        }
+        outcomes.AssertClean("warm-state element types", WarmTypeCases);
+        Assert.That(outcomes.Succeeded, Is.GreaterThan(0));
+        Assert.That(outcomes.Refused, Is.GreaterThan(WarmTypeCases / 2));
+    }
+
+    private static Array As(float[] v, string type) => type switch
+    {
+        "float16" => v.Select(x => (Half)x).ToArray(),
+        "float32" => v,
+        "float64" => v.Select(x => (double)x).ToArray(),
+        "int8" => v.Select(x => (sbyte)(x * 100)).ToArray(),
+        "uint8" => v.Select(x => (byte)Math.Abs(x * 100)).ToArray(),
+        "int16" => v.Select(x => (short)(x * 100)).ToArray(),
+        "uint16" => v.Select(x => (ushort)Math.Abs(x * 100)).ToArray(),
+        "int32" => v.Select(x => (int)(x * 100)).ToArray(),
+        "uint32" => v.Select(x => (uint)Math.Abs(x * 100)).ToArray(),
+        "int64" => v.Select(x => (long)(x * 100)).ToArray(),
+        _ => v.Select(x => (ulong)Math.Abs(x * 100)).ToArray(),
+    };
+
+    private static float[] Rounded(float[] v, string type) => type == "float16" ? v.Select(x => (float)(Half)x).ToArray() : v;
+
     /// <summary>Offsets of HDF5 v1 structures (B-tree nodes, local heaps, symbol table nodes) in the file.</summary>
     private static int[] MetadataOffsets(byte[] file)
     {

@@ -80,6 +80,44 @@ public class OptionsTests
     [TestCase("{}", "lstm")]
     public void WrongRootIsRefused(string text, string field) => Fails(text, field);
 
+    /// <summary>Issue 17.17: an escaped lone surrogate was an internal InvalidOperationException.</summary>
+    [Test]
+    public void AnEscapedLoneSurrogateInAFieldIsNamedAndInAnUnknownKeyIgnoredAsPythonDoes()
+    {
+        string text = File.ReadAllText(Reference.FixtureOptions);
+        var e = Fails(text.Replace("\"relu\"", "\"\\ud800\"", StringComparison.Ordinal), "char_cnn.activation");
+        Assert.That(e.Message, Does.Contain("unknown activation"));
+        Fails(text.Replace("\"dim\": 64", "\"dim\": \"\\udc00x\"", StringComparison.Ordinal), "lstm.dim");
+
+        // json.loads accepts these, so AllenNLP loads such a file: so do we.
+        var unknownKeys = text.Replace("\"lstm\": {", "\"\\ud800\": [\"\\udfff\"], \"lstm\": { \"x\\ud83d\": 1,", StringComparison.Ordinal);
+        Assert.That(unknownKeys, Does.Contain("\\ud800"));
+        Assert.That(ElmoOptions.Parse(unknownKeys, Source).ToJson(), Is.EqualTo(ElmoOptions.Parse(text, Source).ToJson()));
+        // A proper pair, and an escaped backslash before "u", are left alone.
+        Assert.That(ElmoOptions.Parse(text.Replace("\"lstm\": {", "\"\\ud83d\\ude00\\\\ud800\": 1, \"lstm\": {", StringComparison.Ordinal), Source).Lstm.CellDim, Is.EqualTo(64));
+    }
+
+    /// <summary>Issue 17.17: a 1 GB file or /dev/zero given as options ran out of memory.</summary>
+    [Test]
+    public void AnOversizedOptionsFileIsRefusedBeforeItIsRead()
+    {
+        using var dir = new TempDir();
+        string big = dir.File("big.json");
+        using (var f = new FileStream(big, FileMode.CreateNew)) f.SetLength(1L << 30); // sparse: takes no disk
+        var e = Assert.Throws<ElmoOptionsException>(() => ElmoOptions.Load(big))!;
+        Assert.That(e.Message, Is.EqualTo($"Options file '{big}' is larger than 1 MiB (1073741824 bytes); an options JSON is a few hundred bytes: is this the options file?"));
+        Assert.That(e.FilePath, Is.EqualTo(big));
+
+        if (File.Exists("/dev/zero"))
+        {
+            e = Assert.Throws<ElmoOptionsException>(() => ElmoOptions.Load("/dev/zero"))!;
+            Assert.That(e.Message, Does.Contain("holds more than 1 MiB"));
+        }
+        string padded = dir.File("padded.json");
+        File.WriteAllText(padded, File.ReadAllText(Reference.FixtureOptions) + new string(' ', 100_000));
+        Assert.That(ElmoOptions.Load(padded).Lstm.CellDim, Is.EqualTo(64), "white space is fine below the limit");
+    }
+
     [Test]
     public void BinaryFileIsRefused()
     {
