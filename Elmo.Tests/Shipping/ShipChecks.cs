@@ -7,7 +7,11 @@ namespace Elmo.Tests.Shipping;
 /// <summary>The outcome of one child process.</summary>
 internal sealed record ProcessResult(string Command, int Exit, string Out, string Err)
 {
-    public override string ToString() => $"$ {Command}\nexit {Exit}\n--- stdout ---\n{Out}\n--- stderr ---\n{Err}";
+    /// <summary>The command, its exit code and its output, each output line behind "| " (so that a child test run's
+    /// summary line, quoted in a failure message, never reads as this run's own in .ci/run).</summary>
+    public override string ToString() => $"$ {Command}\nexit {Exit}\n--- stdout ---\n{Quote(Out)}\n--- stderr ---\n{Quote(Err)}";
+
+    private static string Quote(string text) => string.Join('\n', text.Split('\n').Select(line => "| " + line));
 }
 
 /// <summary>
