@@ -166,6 +166,11 @@ internal static class EmbedCommand
                 }
                 return ElmoCli.Success;
             }
+            catch (OutOfMemoryException e)
+            {
+                throw new ElmoException(
+                    $"Out of memory embedding '{inputPath}' (batch size {batch}): lower --batch-size; pass --forget-sentences to leave out sentence_to_index (about 40 bytes per distinct sentence); with --use-sentence-keys every sentence is held as a dataset name.", e);
+            }
             finally
             {
                 progress.Finish();

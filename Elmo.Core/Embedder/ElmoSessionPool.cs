@@ -129,7 +129,7 @@ public sealed class ElmoSessionPool
         _slots?.Release();
     }
 
-    /// <summary>A session and the output array it reuses from batch to batch (see <see cref="ElmoSession.Run(IReadOnlyList{IReadOnlyList{string}}, float[], int)"/>).</summary>
+    /// <summary>A session and the output array it reuses from batch to batch (see <see cref="ElmoSession.Run(IReadOnlyList{IReadOnlyList{string}}, float[], int, int)"/>).</summary>
     internal sealed class Pooled(ElmoSession session)
     {
         public ElmoSession Session { get; } = session;

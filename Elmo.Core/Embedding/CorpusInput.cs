@@ -108,13 +108,33 @@ public sealed class CorpusInput : IDisposable
             new InputSentence(i + 1, string.Join(' ', s ?? throw new ElmoInputException($"Sentence {i} is null.")), s)));
     }
 
+    /// <summary>The format of the input (text for sentences in memory).</summary>
+    internal InputFormat Format => _format;
+
+    /// <summary>Whether blank lines are skipped.</summary>
+    internal bool SkipBlank => _skipBlank;
+
     /// <summary>Reads the sentences once more, from the start.</summary>
     /// <returns>The sentences in input order.</returns>
-    public IEnumerable<InputSentence> Read()
+    public IEnumerable<InputSentence> Read() => Read(null);
+
+    /// <summary>Reads the sentences once more, adding what is read to <paramref name="fingerprint"/>.</summary>
+    /// <param name="fingerprint">Receives the bytes of a file (or of its temporary copy), or the texts and tokens of sentences in memory; null for none.</param>
+    /// <returns>The sentences in input order.</returns>
+    internal IEnumerable<InputSentence> Read(InputFingerprint? fingerprint)
     {
-        if (_sentences is not null) return _sentences;
-        if (_openOnce is null && _readerOnce is null) return ReadFile(_path!);
-        return Defer(() => ReadFile(Spooled()));
+        if (_sentences is not null) return fingerprint is null ? _sentences : Fingerprinted(_sentences, fingerprint);
+        if (_openOnce is null && _readerOnce is null) return ReadFile(_path!, fingerprint);
+        return Defer(() => ReadFile(Spooled(), fingerprint));
+    }
+
+    private static IEnumerable<InputSentence> Fingerprinted(IEnumerable<InputSentence> sentences, InputFingerprint fingerprint)
+    {
+        foreach (var s in sentences)
+        {
+            fingerprint.Append(s);
+            yield return s;
+        }
     }
 
     private static IEnumerable<InputSentence> Defer(Func<IEnumerable<InputSentence>> read)
@@ -174,12 +194,14 @@ public sealed class CorpusInput : IDisposable
         }
     }
 
-    private IEnumerable<InputSentence> ReadFile(string path)
+    private IEnumerable<InputSentence> ReadFile(string path, InputFingerprint? fingerprint)
     {
         StreamReader reader;
         try
         {
-            reader = new StreamReader(path, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+            Stream stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            if (fingerprint is not null) stream = new HashingStream(stream, fingerprint);
+            reader = new StreamReader(stream, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -42,4 +42,15 @@ public sealed record EmbedSettings
 
     /// <summary>Batches per sorting window (memory holds one window of sentences). Default 16.</summary>
     public int SortWindowBatches { get; init; } = 16;
+
+    /// <summary>
+    /// Cap on the working memory of one forward pass, as <see cref="ElmoSession.MaxBatchBytes"/>: a batch whose output
+    /// and scratch would exceed it runs in groups of rows, each within the cap (a single longer row runs alone), with
+    /// the same results. Default <see cref="ElmoSession.DefaultMaxBatchBytes"/> (1 GiB); null for no cap. A
+    /// layer-normalised mix normalises over its whole batch, so its batches keep their whole output.
+    /// </summary>
+    public long? MaxBatchBytes { get; init; } = ElmoSession.DefaultMaxBatchBytes;
+
+    /// <summary>Embed only this part of the input and write a part file for <c>elmo merge</c> (null: the whole input).</summary>
+    public ShardSpec? Shard { get; init; }
 }

@@ -165,18 +165,35 @@ public static class Hdf5Comparison
 
     /// <summary>
     /// Every dataset, each once under its first name (hard links only, as h5py's <c>visititems</c> walks a file; soft
-    /// and external links are not followed), opened by that name.
+    /// and external links are not followed). PureHDF's objects are taken from one listing per group (a lookup by name
+    /// costs as much as listing a large old-style group), descending only into the groups the scan named.
     /// </summary>
     private static Dictionary<string, (NativeDataset Dataset, Hdf5DatasetFacts Facts)> Datasets(NativeFile file, Hdf5Scan scan, string path)
     {
+        var wanted = scan.Datasets.ToDictionary(d => d.Path, StringComparer.Ordinal);
         var result = new Dictionary<string, (NativeDataset, Hdf5DatasetFacts)>(StringComparer.Ordinal);
         try
         {
-            foreach (var facts in scan.Datasets) result[facts.Path] = ((NativeDataset)file.Dataset(facts.Path), facts);
+            var pending = new Stack<(NativeGroup Group, string Prefix)>();
+            pending.Push((file, ""));
+            while (pending.Count > 0)
+            {
+                var (group, prefix) = pending.Pop();
+                foreach (var child in group.Children())
+                {
+                    string name = prefix + child.Name;
+                    if (child is NativeDataset ds && wanted.TryGetValue(name, out var facts)) result.TryAdd(name, (ds, facts));
+                    else if (child is NativeGroup g && scan.GroupPaths.Contains(name)) pending.Push((g, name + "/"));
+                }
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException and not ElmoException)
         {
             throw new ElmoInputException($"Cannot list the datasets of '{path}' ({Hdf5Errors.Describe(e)}).", e) { FilePath = path };
+        }
+        foreach (var missing in wanted.Keys.Where(k => !result.ContainsKey(k)))
+        {
+            throw new ElmoInputException($"Cannot list the datasets of '{path}' (dataset '{missing}' is not reachable through its group).") { FilePath = path };
         }
         return result;
     }

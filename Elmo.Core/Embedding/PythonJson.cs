@@ -25,6 +25,56 @@ internal static class PythonJson
         return sb.Append('}').ToString();
     }
 
+    /// <summary>The length of <paramref name="s"/>'s JSON string literal (quotes included), as <see cref="AppendString"/> writes it.</summary>
+    /// <param name="s">The text.</param>
+    /// <returns>ASCII characters.</returns>
+    public static long StringLength(ReadOnlySpan<char> s)
+    {
+        long n = 2;
+        foreach (char c in s)
+        {
+            n += c switch
+            {
+                '"' or '\\' or '\n' or '\r' or '\t' or '\b' or '\f' => 2,
+                >= ' ' and <= '~' => 1,
+                _ => 6,
+            };
+        }
+        return n;
+    }
+
+    /// <summary>Writes <paramref name="s"/>'s JSON string literal as ASCII bytes into <paramref name="destination"/>.</summary>
+    /// <param name="s">The text.</param>
+    /// <param name="destination">At least <see cref="StringLength"/> bytes.</param>
+    /// <returns>The bytes written.</returns>
+    public static int WriteString(ReadOnlySpan<char> s, Span<byte> destination)
+    {
+        int at = 0;
+        destination[at++] = (byte)'"';
+        foreach (char c in s)
+        {
+            char escape = c switch { '"' => '"', '\\' => '\\', '\n' => 'n', '\r' => 'r', '\t' => 't', '\b' => 'b', '\f' => 'f', _ => '\0' };
+            if (escape != '\0')
+            {
+                destination[at++] = (byte)'\\';
+                destination[at++] = (byte)escape;
+            }
+            else if (c is >= ' ' and <= '~')
+            {
+                destination[at++] = (byte)c;
+            }
+            else
+            {
+                destination[at++] = (byte)'\\';
+                destination[at++] = (byte)'u';
+                ((int)c).TryFormat(destination.Slice(at, 4), out _, "x4", CultureInfo.InvariantCulture);
+                at += 4;
+            }
+        }
+        destination[at++] = (byte)'"';
+        return at;
+    }
+
     /// <summary>A JSON string literal: <c>"</c> and <c>\</c> escaped, the usual short escapes, everything outside printable ASCII as <c>\uxxxx</c>.</summary>
     public static void AppendString(StringBuilder sb, string s)
     {

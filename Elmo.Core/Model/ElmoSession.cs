@@ -109,7 +109,12 @@ public sealed class ElmoSession
     /// never hand such an output to a user. <paramref name="timesteps"/> pads every row to at least that many
     /// positions, so that batches of different lengths share one row layout in the buffer.
     /// </summary>
-    internal BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences, float[]? outputBuffer, int timesteps = 0)
+    /// <remarks>
+    /// In <see cref="StateMode.Stateful"/> mode, <paramref name="firstRow"/> says which carried rows these sentences are:
+    /// a batch run as several groups of consecutive rows (to bound memory) carries exactly the states it would carry
+    /// run whole, since rows are independent.
+    /// </remarks>
+    internal BiLmOutput Run(IReadOnlyList<IReadOnlyList<string>> sentences, float[]? outputBuffer, int timesteps = 0, int firstRow = 0)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         var mapper = Model.Mapper;
@@ -132,7 +137,7 @@ public sealed class ElmoSession
             foreach (var token in sentences[b]) mapper.Map(token, ids.AsSpan(pos++ * chars, chars));
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths, outputBuffer, timesteps);
+        return Run(ids, lengths, outputBuffer, timesteps, firstRow);
     }
 
     /// <summary>
@@ -191,10 +196,10 @@ public sealed class ElmoSession
             }
             mapper.EndOfSentence.CopyTo(ids.AsSpan(pos++ * chars));
         }
-        return Run(ids, lengths, outputBuffer: null, timesteps: 0);
+        return Run(ids, lengths, outputBuffer: null, timesteps: 0, firstRow: 0);
     }
 
-    private BiLmOutput Run(int[] ids, int[] lengths, float[]? outputBuffer, int timesteps)
+    private BiLmOutput Run(int[] ids, int[] lengths, float[]? outputBuffer, int timesteps, int firstRow)
     {
         Enter();
         try
@@ -209,7 +214,7 @@ public sealed class ElmoSession
                     break;
                 case StateMode.Stateful when _carried is not null:
                     // Rows beyond the stored ones start at zero; stored rows beyond this batch are kept.
-                    for (int b = 0; b < Math.Min(batch, _carried.Rows); b++) state.CopyRow(b, _carried, b);
+                    for (int b = 0; b < Math.Min(batch, _carried.Rows - firstRow); b++) state.CopyRow(b, _carried, firstRow + b);
                     break;
             }
 
@@ -217,7 +222,7 @@ public sealed class ElmoSession
 
             if (Mode == StateMode.Stateful && batch > 0)
             {
-                _carried = Carry(_carried, state);
+                _carried = Carry(_carried, state, firstRow);
             }
             return output;
         }
@@ -261,7 +266,8 @@ public sealed class ElmoSession
         return Estimate(tokenCounts.Count, longest, positions);
     }
 
-    private long Estimate(long rows, long timesteps, long positions)
+    /// <summary>The working memory of one forward pass over <paramref name="rows"/> rows padded to <paramref name="timesteps"/> positions, <paramref name="positions"/> in all (boundaries included).</summary>
+    internal long Estimate(long rows, long timesteps, long positions)
     {
         var o = Model.Options;
         long p = o.Lstm.ProjectionDim, c = o.Lstm.CellDim, f = o.CharCnn.FilterCount, chars = o.CharCnn.MaxCharactersPerToken;
@@ -352,36 +358,38 @@ public sealed class ElmoSession
     }
 
     /// <summary>AllenNLP's <c>_EncoderBase._update_states</c>.</summary>
-    private static LstmState Carry(LstmState? old, LstmState fresh)
+    /// <remarks>The fresh rows are carried rows <paramref name="firstRow"/> onwards.</remarks>
+    private static LstmState Carry(LstmState? old, LstmState fresh, int firstRow)
     {
-        if (old is null) return fresh;
+        if (old is null && firstRow == 0) return fresh;
         var o = fresh.Options;
-        int rows = Math.Max(old.Rows, fresh.Rows);
+        int oldRows = old?.Rows ?? 0;
+        int rows = Math.Max(oldRows, firstRow + fresh.Rows);
         var next = new LstmState(o, rows);
-        for (int r = 0; r < old.Rows; r++) next.CopyRow(r, old, r);
+        for (int r = 0; r < oldRows; r++) next.CopyRow(r, old!, r);
 
         // A row takes its new state unless that state's layer-0 values (both directions) sum to exactly 0,
         // checked separately for h and c; then the stored value is new + old, as in AllenNLP.
         for (int r = 0; r < fresh.Rows; r++)
         {
-            Update(next.Hidden, fresh.Hidden, r, o.ProjectionDim, r < old.Rows);
-            Update(next.Cell, fresh.Cell, r, o.CellDim, r < old.Rows);
+            Update(next.Hidden, fresh.Hidden, firstRow + r, r, o.ProjectionDim, firstRow + r < oldRows);
+            Update(next.Cell, fresh.Cell, firstRow + r, r, o.CellDim, firstRow + r < oldRows);
         }
         return next;
     }
 
-    private static void Update(float[][] stored, float[][] fresh, int row, int width, bool hadOld)
+    private static void Update(float[][] stored, float[][] fresh, int row, int freshRow, int width, bool hadOld)
     {
         float sum = 0f;
         for (int dir = 0; dir < 2; dir++)
         {
-            foreach (float v in fresh[dir].AsSpan(row * width, width)) sum += v;
+            foreach (float v in fresh[dir].AsSpan(freshRow * width, width)) sum += v;
         }
         bool used = sum != 0f;
         for (int i = 0; i < stored.Length; i++)
         {
             var dst = stored[i].AsSpan(row * width, width);
-            var src = fresh[i].AsSpan(row * width, width);
+            var src = fresh[i].AsSpan(freshRow * width, width);
             if (used || !hadOld)
             {
                 src.CopyTo(dst);

@@ -71,6 +71,62 @@ public class Hdf5IntegrityTests
         Assert.That(written.IsMatch, Is.True, written.Detail);
     }
 
+    /// <summary>
+    /// A byte flipped inside each B-tree v2 node, fractal heap block and fixed/extensible-array chunk index block of an
+    /// h5py <c>libver='latest'</c> file (dense link and attribute storage, resizable datasets): <c>elmo compare</c>
+    /// against the intact file either refuses the damaged one or finds every dataset identical.
+    /// </summary>
+    [Test]
+    public void FlipsInV2IndexesAndHeapsAreRefusedOrHarmless()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("latest.hdf5");
+        H5py.Run("""
+            import h5py, sys, numpy as np
+            rng = np.random.default_rng(5)
+            with h5py.File(sys.argv[1], 'w', libver='latest') as f:
+                g = f.create_group('many')
+                for i in range(20):
+                    g.create_dataset(f'd{i}', data=rng.standard_normal(7).astype('f4'))
+                for i in range(12):
+                    g.attrs[f'a{i}'] = i
+                f.create_dataset('fixed', data=rng.standard_normal((40, 30)).astype('f4'), chunks=(4, 3), compression='gzip')
+                f.create_dataset('paged', data=rng.standard_normal(5000).astype('f4'), chunks=(2,))
+                f.create_dataset('extensible', data=rng.standard_normal((300, 5)).astype('f4'), chunks=(2, 5), maxshape=(None, 5), fletcher32=True)
+                f.create_dataset('btree', data=rng.standard_normal((30, 20)).astype('f4'), chunks=(3, 4), maxshape=(None, None), compression='gzip')
+            """, path);
+        byte[] original = File.ReadAllBytes(path);
+        var baseline = Hdf5Comparison.Compare(path, path, 0, 0).ToList();
+        Assert.That(baseline.All(c => c.IsMatch) && baseline.Count == 24, Is.True, string.Join("\n", baseline));
+        string damaged = dir.File("damaged.hdf5");
+        var seen = new Dictionary<string, int>();
+        foreach (string signature in new[] { "BTHD", "BTIN", "BTLF", "FRHP", "FHIB", "FHDB", "FAHD", "FADB", "EAHD", "EAIB", "EASB", "EADB" })
+        {
+            var sig = System.Text.Encoding.ASCII.GetBytes(signature);
+            for (int at = original.AsSpan().IndexOf(sig); at >= 0; at = original.AsSpan(at + 4).IndexOf(sig) is int n && n >= 0 ? at + 4 + n : -1)
+            {
+                seen[signature] = seen.GetValueOrDefault(signature) + 1;
+                foreach (int offset in new[] { 5, 9 })
+                {
+                    byte[] bytes = (byte[])original.Clone();
+                    bytes[at + offset] ^= 0x04;
+                    File.WriteAllBytes(damaged, bytes);
+                    try
+                    {
+                        var result = Hdf5Comparison.Compare(damaged, path, 0, 0).ToList();
+                        Assert.That(result.Select(r => (r.Name, r.IsMatch)), Is.EqualTo(baseline.Select(r => (r.Name, true))), $"{signature} at {at}+{offset}: read differently");
+                    }
+                    catch (ElmoInputException e)
+                    {
+                        Assert.That(e.Message, Does.Contain(damaged), $"{signature} at {at}+{offset}");
+                    }
+                }
+            }
+        }
+        TestContext.Out.WriteLine(string.Join(", ", seen.Select(kv => $"{kv.Key} {kv.Value}")));
+        Assert.That(seen.Keys, Is.SupersetOf(new[] { "BTHD", "BTLF", "FRHP", "FHDB", "FAHD", "FADB", "EAHD", "EAIB" }), "the file has every kind of structure");
+    }
+
     // ---- link cycles --------------------------------------------------------------------------------------
 
     /// <summary>The fixture's datasets with the group <paramref name="group"/> replaced by a soft link to <paramref name="target"/>, plus <paramref name="extra"/> links at the root.</summary>

@@ -49,6 +49,9 @@ internal sealed class Hdf5Scan
     /// <summary>Datasets in walk order (names in ordinal order, depth first), each object once under its first name.</summary>
     public List<Hdf5DatasetFacts> Datasets { get; } = [];
 
+    /// <summary>The first name of every group reached through hard links (the root group not included).</summary>
+    public HashSet<string> GroupPaths { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Scans the file at <paramref name="path"/>.</summary>
     /// <exception cref="Hdf5FormatException">The structure is damaged, crafted or cyclic.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
@@ -108,6 +111,7 @@ internal sealed class Hdf5Scan
             pathOf[address] = path;
             if (info.Dataset is not null) Datasets.Add(info.Dataset);
             if (info.Links is null) continue;
+            if (path.Length > 0) GroupPaths.Add(path);
             onPath.Add(address);
             stack.Push((address, path, true));
             foreach (var link in info.Links.OrderByDescending(l => l.Name, StringComparer.Ordinal))
