@@ -15,6 +15,9 @@ internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader I
     /// <summary>The exit code of a cancelled run: 130 after SIGINT (the default), 143 after SIGTERM.</summary>
     public Func<int> CancelledExitCode { get; init; } = () => ElmoCli.Interrupted;
 
+    /// <summary>Asks the process's signal handling for this long, after the first signal, to stop in order (<see cref="Interrupts.AllowGracePeriod"/>).</summary>
+    public Action<TimeSpan> AllowGracePeriod { get; init; } = _ => { };
+
     /// <summary>Seconds between plain progress lines when <see cref="Error"/> is not a terminal.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -50,6 +50,7 @@ public static class ElmoCli
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(MakeModelCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(ServeCommand.Create(console));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -13,7 +13,7 @@ namespace Elmo.Cli;
 /// </summary>
 internal sealed class Interrupts : IDisposable
 {
-    /// <summary>How long a command has, after the first signal, to stop by itself.</summary>
+    /// <summary>How long a command has, after the first signal, to stop by itself (unless it asks for longer: <see cref="AllowGracePeriod"/>).</summary>
     public static readonly TimeSpan GracePeriod = TimeSpan.FromSeconds(2);
 
     private readonly CancellationTokenSource _cancel = new();
@@ -22,6 +22,7 @@ internal sealed class Interrupts : IDisposable
     private readonly PosixSignalRegistration _terminate;
     private int _signals;
     private int _exitCode = ElmoCli.Interrupted;
+    private long _graceTicks = GracePeriod.Ticks;
 
     /// <summary>Starts handling SIGINT and SIGTERM.</summary>
     /// <param name="error">Where the one line said when the process is ended at once goes.</param>
@@ -37,6 +38,13 @@ internal sealed class Interrupts : IDisposable
 
     /// <summary>The exit code for the signal received: 130 (SIGINT), 143 (SIGTERM).</summary>
     public int ExitCode => Volatile.Read(ref _exitCode);
+
+    /// <summary>
+    /// A command that stops in an orderly way that takes longer than <see cref="GracePeriod"/> (<c>elmo serve</c>
+    /// finishing the requests in flight) asks for that long, before any signal; a second signal still ends the process at once.
+    /// </summary>
+    /// <param name="grace">The time the command has after the first signal.</param>
+    public void AllowGracePeriod(TimeSpan grace) => Interlocked.Exchange(ref _graceTicks, Math.Max(grace.Ticks, GracePeriod.Ticks));
 
     public void Dispose()
     {
@@ -54,7 +62,7 @@ internal sealed class Interrupts : IDisposable
             _cancel.Cancel();
             new Thread(() =>
             {
-                Thread.Sleep(GracePeriod);
+                Thread.Sleep(TimeSpan.FromTicks(Interlocked.Read(ref _graceTicks)));
                 Stop();
             })
             {

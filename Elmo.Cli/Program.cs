@@ -14,6 +14,7 @@ internal static class Program
             ErrorIsTerminal = !Console.IsErrorRedirected,
             Cancellation = interrupts.Token,
             CancelledExitCode = () => interrupts.ExitCode,
+            AllowGracePeriod = interrupts.AllowGracePeriod,
         };
         return ElmoCli.Run(args, console);
     }

@@ -23,6 +23,11 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Threads (default: all cores).", HelpName = "N" };
         var repetitions = new Option<int>("--repetitions") { Description = "Timed passes over the sentences; the median is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
         var sort = new Option<bool>("--sort-by-length") { Description = "Batch sentences of similar length together, as 'elmo embed' does in stateless mode (default: file order, as AllenNLP's figures)." };
+        var serve = new Option<bool>("--serve") { Description = "Measure 'elmo serve' on loopback: throughput and p50/p99 latency under --clients concurrent clients, beside offline 'elmo embed' throughput and the library's batch-1 latency, in one run (--repetitions rounds)." };
+        var clients = new Option<string>("--clients") { Description = "With --serve: concurrent client counts.", DefaultValueFactory = _ => "1,8,32", HelpName = "N,N,..." };
+        var requestSentences = new Option<int>("--request-sentences") { Description = "With --serve: sentences per request in the throughput runs.", DefaultValueFactory = _ => 4, HelpName = "N" };
+        var latencySentences = new Option<int>("--latency-sentences") { Description = "With --serve: single-sentence requests in the idle-latency run.", DefaultValueFactory = _ => 16, HelpName = "N" };
+        var npy = new Option<bool>("--npy") { Description = "With --serve: ask for .npy answers instead of JSON." };
         var model = new ModelSource();
         var command = new ElmoCommand("bench", "Measure tokens per second of the biLM over a corpus, with the time of each stage and the peak memory.", """
             Runs the biLM in stateless mode over the sentences of a corpus, batch by batch, once untimed to warm up and then
@@ -35,9 +40,16 @@ internal static class BenchCommand
               elmo bench --preset original --batch-size 1 --sentences 16
               elmo make-model --preset original /tmp/original && elmo bench --options /tmp/original/options.json --weights /tmp/original/weights.hdf5
               elmo bench --preset small --sort-by-length --repetitions 5
+              elmo bench --preset original --serve --sentences 256 --repetitions 3
+
+            With --serve (see docs/server.md and docs/performance.md), each round runs offline 'elmo embed' over the
+            sentences (HDF5 written to a temporary file), then an in-process 'elmo serve' on 127.0.0.1 under each
+            --clients count (the sentences sent in requests of --request-sentences, output top), then single-sentence
+            requests at idle alternating with the library's batch-1 calls; the medians of the rounds follow, and
+            every sentence the server answers is checked bit for bit against the offline output.
             """)
         {
-            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort,
+            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy,
         };
         model.AddTo(command);
 
@@ -86,6 +98,22 @@ internal static class BenchCommand
                 description = weightsPath ?? "demo";
             }
             double loadSeconds = loadWatch.Elapsed.TotalSeconds;
+            if (parsed.GetValue(serve))
+            {
+                if (parsed.GetValue(sort)) throw new UsageException("--sort-by-length does not go with --serve (the server takes requests in arrival order; offline embedding sorts as 'elmo embed' does).");
+                var counts = parsed.GetValue(clients)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= 1024 ? n : throw new UsageException($"--clients: '{c}' is not a count between 1 and 1024."))
+                    .ToArray();
+                if (counts.Length == 0) throw new UsageException("--clients is empty: give counts such as 1,8,32.");
+                int perRequest = parsed.GetValue(requestSentences), latency = parsed.GetValue(latencySentences);
+                if (perRequest < 1) throw new UsageException($"--request-sentences must be at least 1, got {perRequest}.");
+                if (latency < 1) throw new UsageException($"--latency-sentences must be at least 1, got {latency}.");
+                return ServeBench.Run(console, elmo, description, lines, new ServeBench.Settings(counts, perRequest, latency, reps, batch, threadCount, parsed.GetValue(npy)));
+            }
+            if (parsed.GetValue(clients) != "1,8,32" || parsed.GetResult(requestSentences) is { Implicit: false } || parsed.GetResult(latencySentences) is { Implicit: false } || parsed.GetValue(npy))
+            {
+                throw new UsageException("--clients, --request-sentences, --latency-sentences and --npy go with --serve.");
+            }
 
             var session = elmo.CreateSession(StateMode.Stateless, threads: threadCount);
             var timings = new StageTimings();

@@ -179,7 +179,7 @@ internal static class EmbedCommand
         return command;
     }
 
-    private static (StateMode Mode, LstmState? State, string Text) State(
+    internal static (StateMode Mode, LstmState? State, string Text) State(
         ParseResult parsed, ElmoModel elmo, string? weightsPath, string? cacheDir, ProgressReporter progress, Option<bool> stateless, Option<bool> stateful, Option<string?> warmUp, Option<string?> warmState)
     {
         if (parsed.GetValue(stateless)) return (StateMode.Stateless, null, "stateless (zero state per batch)");
