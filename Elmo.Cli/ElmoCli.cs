@@ -55,7 +55,7 @@ public static class ElmoCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var e in parsed.Errors) stderr.WriteLine($"elmo: {e.Message}");
+            foreach (string message in UsageErrors(parsed)) stderr.WriteLine($"elmo: {message}");
             stderr.WriteLine("Run 'elmo --help' or 'elmo COMMAND --help' for usage.");
             return UsageError;
         }
@@ -100,5 +100,28 @@ public static class ElmoCli
             if (verbose) stderr.WriteLine(e);
             return BadInput;
         }
+    }
+
+    /// <summary>
+    /// The parser's errors, each once, with the missing arguments of the command named in one line (System.CommandLine
+    /// reports "Required argument missing" once per argument without naming it).
+    /// </summary>
+    private static IEnumerable<string> UsageErrors(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        var missing = command.Arguments.Where(a => a.Arity.MinimumNumberOfValues > 0 && parsed.GetResult(a) is not { Tokens.Count: > 0 })
+            .Select(a => a.Name).ToList();
+        var messages = new List<string>();
+        if (missing.Count > 0)
+        {
+            string usage = string.Join(' ', command.Arguments.Select(a => a.Name));
+            messages.Add($"'{command.Name}' needs {string.Join(" and ", missing)} (usage: elmo {command.Name} {usage} [options]).");
+        }
+        foreach (var error in parsed.Errors)
+        {
+            if (missing.Count > 0 && error.Message.StartsWith("Required argument missing", StringComparison.Ordinal)) continue;
+            if (!messages.Contains(error.Message)) messages.Add(error.Message);
+        }
+        return messages;
     }
 }

@@ -12,12 +12,9 @@ namespace Elmo.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    /// <summary>Where the corpus is looked for when <c>--corpus</c> is not given: beside the repository, then the shared folder.</summary>
-    public static readonly string[] DefaultCorpora = ["../shared/bench/corpus.txt", "/work/shared/bench/corpus.txt"];
-
     public static Command Create(CliConsole console)
     {
-        var corpus = new Option<string?>("--corpus") { Description = $"Sentences, one per line, tokens separated by whitespace (default: {string.Join(", else ", DefaultCorpora)}).", HelpName = "FILE" };
+        var corpus = new Option<string?>("--corpus") { Description = $"Sentences, one per line, tokens separated by whitespace (default: the built-in warm-up text, {WarmStart.BuiltInText.Count} sentences).", HelpName = "FILE" };
         var preset = new Option<string?>("--preset") { Description = "Random weights of a built-in architecture, made in memory: original, medium, small, tiny, demo.", HelpName = "NAME" };
         preset.AcceptOnlyFromAmong([.. ModelPresets.Names]);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the --preset weights.", DefaultValueFactory = _ => 1UL, HelpName = "N" };
@@ -39,7 +36,7 @@ internal static class BenchCommand
             the process is printed at the end. Other programs running on the machine slow it down: compare medians.
 
             Examples:
-              elmo bench --preset original
+              elmo bench --preset original --corpus corpus.txt
               elmo bench --preset original --batch-size 1 --sentences 16
               elmo make-model --preset original /tmp/original && elmo bench --options /tmp/original/options.json --weights /tmp/original/weights.hdf5
               elmo bench --preset small --sort-by-length --repetitions 5
@@ -69,12 +66,16 @@ internal static class BenchCommand
             if (presetName is not null && namedModel) throw new UsageException("--preset cannot be combined with --model, --options or --weights.");
             if (presetName is null && !namedModel) throw new UsageException("A model is needed: --preset NAME (random weights), --options FILE --weights FILE, or --model NAME.");
 
-            string corpusPath = parsed.GetValue(corpus) ?? DefaultCorpora.FirstOrDefault(File.Exists)
-                ?? throw new UsageException($"No corpus found at {string.Join(" or ", DefaultCorpora)}; give --corpus FILE.");
-            if (!File.Exists(corpusPath)) throw new ElmoInputException($"Corpus '{corpusPath}' does not exist.") { FilePath = corpusPath };
+            string corpusPath = parsed.GetValue(corpus) ?? "the built-in warm-up text";
             List<InputSentence> lines;
-            using (var reader = new StreamReader(corpusPath))
+            if (parsed.GetValue(corpus) is null)
             {
+                lines = InputReader.ReadAll(new StringReader(string.Join('\n', WarmStart.BuiltInText)), InputFormat.Text, corpusPath, skipBlank: true);
+            }
+            else
+            {
+                if (!File.Exists(corpusPath)) throw new ElmoInputException($"Corpus '{corpusPath}' does not exist.") { FilePath = corpusPath };
+                using var reader = new StreamReader(corpusPath);
                 lines = InputReader.ReadAll(reader, InputFormat.Text, corpusPath, skipBlank: true);
             }
             if (take is int n) lines = lines.Take(n).ToList();
@@ -155,7 +156,7 @@ internal static class BenchCommand
             o.WriteLine(Invariant($"median of {reps}: {tokens / total:F0} tokens/s ({total:F2} s; min {tokens / passes.Max(p => p.Seconds):F0}, max {tokens / passes.Min(p => p.Seconds):F0} tokens/s), {total / lines.Count:F3} s/sentence, {total / batches.Length:F3} s/batch"));
             o.WriteLine(Invariant($"stages (median s, share of the pass): char CNN {Median(p => p.CharCnn):F2} ({Median(p => p.CharCnn) / total:P0}), highway+projection {Median(p => p.Highway):F2} ({Median(p => p.Highway) / total:P0}), LSTM {Median(p => p.Lstm):F2} ({Median(p => p.Lstm) / total:P0}), other {Median(p => p.Other):F2} ({Median(p => p.Other) / total:P0})"));
             process.Refresh();
-            o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (whole run; 'elmo embed' shows the figure for one pass)"));
+            o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (the whole process: loading, the warm-up pass and every timed pass)"));
             return ElmoCli.Success;
         });
         return command;

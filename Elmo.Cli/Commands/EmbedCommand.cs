@@ -47,12 +47,13 @@ internal static class EmbedCommand
         var fileFriendly = new Option<bool>("--file-friendly-logging") { Description = "Plain progress lines even on a terminal (AllenNLP's flag)." };
         var cuda = new Option<int>("--cuda-device") { Description = "Accepted for AllenNLP compatibility; elmo always runs on the CPU.", HelpName = "ID", DefaultValueFactory = _ => -1 };
         var vocabPath = new Option<string?>("--vocab-path") { Description = "Accepted for AllenNLP compatibility and ignored (as AllenNLP's command did).", HelpName = "PATH" };
+        var includePackage = new Option<string[]>("--include-package") { Description = "Accepted for AllenNLP compatibility and ignored: elmo loads no Python packages.", HelpName = "PACKAGE" };
         var model = new ModelSource();
 
         var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
             input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads,
-            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath,
+            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath, includePackage,
         };
         model.AddTo(command);
 
@@ -86,6 +87,7 @@ internal static class EmbedCommand
             var progress = new ProgressReporter(console, isQuiet, plain: parsed.GetValue(fileFriendly));
             if (parsed.GetValue(cuda) >= 0) progress.Note($"--cuda-device {parsed.GetValue(cuda)}: there is no GPU support; running on the CPU.");
             if (parsed.GetValue(vocabPath) is not null) progress.Note("--vocab-path is ignored (AllenNLP's command ignored it too); see 'elmo dump-token-embeddings' for a vocabulary's token vectors.");
+            if (parsed.GetValue(includePackage) is { Length: > 0 } packages) progress.Note($"--include-package {string.Join(", ", packages)} is ignored: elmo loads no Python packages.");
 
             string inputPath = parsed.GetValue(input)!;
             string outputPath = parsed.GetValue(output)!;
@@ -140,6 +142,7 @@ internal static class EmbedCommand
             try
             {
                 progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {(outputPath == AtomicFile.StandardOutput ? "standard output" : outputPath)}");
+                var eta = new EtaEstimator();
                 var done = CorpusEmbedder.Run(elmo, corpus, outputPath, settings, p =>
                 {
                     if (p.Sentences == 0)
@@ -151,7 +154,8 @@ internal static class EmbedCommand
                         }
                         return;
                     }
-                    progress.Update(p.TotalTokens > 0 ? (double)p.Tokens / p.TotalTokens : (double)p.Sentences / Math.Max(1, p.TotalSentences), () => Describe(p), force: p.Sentences == p.TotalSentences);
+                    double? rate = eta.Observe(p.Tokens, p.Elapsed);
+                    progress.Update(p.TotalTokens > 0 ? (double)p.Tokens / p.TotalTokens : (double)p.Sentences / Math.Max(1, p.TotalSentences), () => Describe(p, rate), force: p.Sentences == p.TotalSentences);
                 }, console.Cancellation);
                 progress.Finish();
                 if (!isQuiet)
@@ -209,12 +213,16 @@ internal static class EmbedCommand
         return (StateMode.Warm, null, "warm (state after the built-in warm-up text)");
     }
 
-    private static string Describe(EmbedProgress p)
+    /// <summary>
+    /// The progress figures: tokens first (the bar's percentage counts tokens), then sentences, the rate since the
+    /// first batch and the time left at that rate ("?" until a second batch has given a rate).
+    /// </summary>
+    internal static string Describe(EmbedProgress p, double? rate)
     {
-        double seconds = p.Elapsed.TotalSeconds;
-        double rate = seconds > 0 ? p.Tokens / seconds : 0;
-        string eta = rate > 0 ? ProgressReporter.Duration((p.TotalTokens - p.Tokens) / rate) : "?";
-        return string.Create(CultureInfo.InvariantCulture, $"{p.Sentences}/{p.TotalSentences} sentences, {rate:F0} tokens/s, ETA {eta}");
+        double shown = rate ?? (p.Elapsed.TotalSeconds > 0 ? p.Tokens / p.Elapsed.TotalSeconds : 0);
+        string eta = p.Tokens >= p.TotalTokens ? ProgressReporter.Duration(0)
+            : EtaEstimator.SecondsLeft(p.Tokens, p.TotalTokens, rate) is double left ? ProgressReporter.Duration(left) : "?";
+        return string.Create(CultureInfo.InvariantCulture, $"{p.Tokens}/{p.TotalTokens} tokens, {p.Sentences}/{p.TotalSentences} sentences, {shown:F0} tokens/s, ETA {eta}");
     }
 
     private static float[] ParseWeights(string text)

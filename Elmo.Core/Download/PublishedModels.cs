@@ -18,11 +18,11 @@ public static class PublishedModels
 
     /// <summary>The medium model (2x2048_256_2048cnn_1xhighway).</summary>
     public static PublishedModel Medium { get; } = Make(
-        "medium", "2x2048_256_2048cnn_1xhighway", "medium: LSTM cell 2048, projection 256, one highway layer", ModelPresets.Medium);
+        "medium", "2x2048_256_2048cnn_1xhighway", "LSTM cell 2048, projection 256, one highway layer", ModelPresets.Medium);
 
     /// <summary>The small model (2x1024_128_2048cnn_1xhighway).</summary>
     public static PublishedModel Small { get; } = Make(
-        "small", "2x1024_128_2048cnn_1xhighway", "small: LSTM cell 1024, projection 128, one highway layer", ModelPresets.Small);
+        "small", "2x1024_128_2048cnn_1xhighway", "LSTM cell 1024, projection 128, one highway layer", ModelPresets.Small);
 
     /// <summary>Every published model, in order of size.</summary>
     public static IReadOnlyList<PublishedModel> All { get; } = [Small, Medium, Original, Original55B];

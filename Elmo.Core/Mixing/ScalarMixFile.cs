@@ -29,7 +29,7 @@ public static class ScalarMixFile
         foreach (var mix in mixes)
         {
             ArgumentNullException.ThrowIfNull(mix, nameof(mixes));
-            array.Add(new JsonObject
+            array.Add((JsonNode)new JsonObject
             {
                 ["weights"] = new JsonArray(mix.Weights.Select(w => (JsonNode)JsonValue.Create(w)).ToArray()),
                 ["gamma"] = mix.Gamma,

@@ -192,28 +192,40 @@ public sealed record ElmoOptions(LstmOptions Lstm, CharCnnOptions CharCnn)
     /// <returns>Indented JSON text.</returns>
     public string ToJson()
     {
-        var o = new Dictionary<string, object?>
+        // Written field by field (no reflection, so trimmed and Native AOT builds write the same bytes).
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            ["lstm"] = new Dictionary<string, object?>
+            w.WriteStartObject();
+            w.WriteStartObject("lstm");
+            w.WriteNumber("dim", Lstm.CellDim);
+            w.WriteNumber("projection_dim", Lstm.ProjectionDim);
+            w.WriteNumber("n_layers", Lstm.Layers);
+            w.WriteNumber("cell_clip", Lstm.CellClip ?? 0);
+            w.WriteNumber("proj_clip", Lstm.ProjectionClip ?? 0);
+            w.WriteBoolean("use_skip_connections", Lstm.UseSkipConnections);
+            w.WriteEndObject();
+            w.WriteStartObject("char_cnn");
+            w.WriteString("activation", CharCnn.Activation == CharActivation.Relu ? "relu" : "tanh");
+            w.WriteStartObject("embedding");
+            w.WriteNumber("dim", CharCnn.EmbeddingDim);
+            w.WriteEndObject();
+            w.WriteStartArray("filters");
+            foreach (var f in CharCnn.Filters)
             {
-                ["dim"] = Lstm.CellDim,
-                ["projection_dim"] = Lstm.ProjectionDim,
-                ["n_layers"] = Lstm.Layers,
-                ["cell_clip"] = Lstm.CellClip ?? 0,
-                ["proj_clip"] = Lstm.ProjectionClip ?? 0,
-                ["use_skip_connections"] = Lstm.UseSkipConnections,
-            },
-            ["char_cnn"] = new Dictionary<string, object?>
-            {
-                ["activation"] = CharCnn.Activation == CharActivation.Relu ? "relu" : "tanh",
-                ["embedding"] = new Dictionary<string, object?> { ["dim"] = CharCnn.EmbeddingDim },
-                ["filters"] = CharCnn.Filters.Select(f => new[] { f.Width, f.Count }).ToArray(),
-                ["n_highway"] = CharCnn.HighwayLayers,
-                ["n_characters"] = CharCnn.CharacterCount,
-                ["max_characters_per_token"] = CharCnn.MaxCharactersPerToken,
-            },
-        };
-        return JsonSerializer.Serialize(o, new JsonSerializerOptions { WriteIndented = true });
+                w.WriteStartArray();
+                w.WriteNumberValue(f.Width);
+                w.WriteNumberValue(f.Count);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("n_highway", CharCnn.HighwayLayers);
+            w.WriteNumber("n_characters", CharCnn.CharacterCount);
+            w.WriteNumber("max_characters_per_token", CharCnn.MaxCharactersPerToken);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();

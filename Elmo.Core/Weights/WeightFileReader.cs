@@ -367,6 +367,6 @@ internal static class WeightFileReader
             new($"Weight file '{path}': dataset '{dataset}' cannot be read; the file is damaged or truncated ({Hdf5Errors.Describe(e)}).", e) { FilePath = path, Dataset = dataset };
 
         private ElmoWeightsException Error(string dataset, string what) =>
-            new($"Weight file '{path}': {what}.") { FilePath = path, Dataset = dataset };
+            new($"Weight file '{path}': {what}{(what.EndsWith('?') ? "" : ".")}") { FilePath = path, Dataset = dataset };
     }
 }

@@ -7,7 +7,11 @@ namespace Elmo.Tests.Shipping;
 /// <summary>The outcome of one child process.</summary>
 internal sealed record ProcessResult(string Command, int Exit, string Out, string Err)
 {
-    public override string ToString() => $"$ {Command}\nexit {Exit}\n--- stdout ---\n{Out}\n--- stderr ---\n{Err}";
+    /// <summary>The command, its exit code and its output, each output line behind "| " (so that a child test run's
+    /// summary line, quoted in a failure message, never reads as this run's own in .ci/run).</summary>
+    public override string ToString() => $"$ {Command}\nexit {Exit}\n--- stdout ---\n{Quote(Out)}\n--- stderr ---\n{Quote(Err)}";
+
+    private static string Quote(string text) => string.Join('\n', text.Split('\n').Select(line => "| " + line));
 }
 
 /// <summary>
@@ -30,6 +34,15 @@ internal static partial class ShipChecks
         {
             Assert.Ignore($"Shipping check (packs, publishes or installs; minutes): runs when {Variable}=1, as .ci/run sets it.");
         }
+    }
+
+    /// <summary>What the Native AOT toolchain lacks on this machine (a C compiler and linker, zlib), or null.</summary>
+    public static string? MissingAotToolchain()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator);
+        if (!path.Any(dir => File.Exists(Path.Combine(dir, "clang")))) return "clang";
+        string[] zlib = ["/usr/lib/x86_64-linux-gnu/libz.so", "/usr/lib/x86_64-linux-gnu/libz.a", "/usr/lib64/libz.so", "/usr/lib/libz.so"];
+        return zlib.Any(File.Exists) ? null : "zlib (libz.so)";
     }
 
     /// <summary>The <c>dotnet</c> host running these tests (the SDK exports it to child processes), else the one on PATH.</summary>
