@@ -15,6 +15,7 @@ internal static class EmbedCommand
           elmo embed in.jsonl out.hdf5 --options options.json --weights weights.hdf5 --average --stateful
           elmo embed in.txt out.hdf5 --model small --mix 0,1,1 --gamma 0.5 --layer-norm
           cat in.txt | elmo embed - out.hdf5 --model small --all --warm-state warm.hdf5
+          elmo embed corpus.txt part-2.hdf5 --model original --top --shard 2/4    (then: elmo merge out.hdf5 part-*.hdf5)
 
         The output has one float32 dataset per input line, keyed "0".."n-1" (or by sentence with
         --use-sentence-keys), plus "sentence_to_index": the JSON map sentence -> key, as AllenNLP wrote it.
@@ -48,12 +49,13 @@ internal static class EmbedCommand
         var cuda = new Option<int>("--cuda-device") { Description = "Accepted for AllenNLP compatibility; elmo always runs on the CPU.", HelpName = "ID", DefaultValueFactory = _ => -1 };
         var vocabPath = new Option<string?>("--vocab-path") { Description = "Accepted for AllenNLP compatibility and ignored (as AllenNLP's command did).", HelpName = "PATH" };
         var includePackage = new Option<string[]>("--include-package") { Description = "Accepted for AllenNLP compatibility and ignored: elmo loads no Python packages.", HelpName = "PACKAGE" };
+        var shard = new Option<string?>("--shard") { Description = "Embed only part K of N (contiguous, balanced by tokens) and write a part file for 'elmo merge'; 'auto' takes the part from a Slurm job array's environment, 'auto/N' from Kubernetes' JOB_COMPLETION_INDEX.", HelpName = "K/N|auto|auto/N" };
         var model = new ModelSource();
 
         var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
             input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads,
-            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath, includePackage,
+            skipBlank, inputFormat, sentenceKeys, forget, shard, quiet, fileFriendly, cuda, vocabPath, includePackage,
         };
         model.AddTo(command);
 
@@ -82,6 +84,20 @@ internal static class EmbedCommand
                 throw new UsageException("--use-sentence-keys writes no sentence_to_index anyway; leave out --forget-sentences.");
             }
             float[]? mixWeights = parsed.GetValue(mix) is string m ? ParseWeights(m) : null;
+            ShardSpec? part = null;
+            if (parsed.GetValue(shard) is string shardText)
+            {
+                try
+                {
+                    part = ShardSpec.Parse(shardText, Environment.GetEnvironmentVariable);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+                if (parsed.GetValue(stateful)) throw new UsageException("--stateful cannot be split with --shard: each sentence's vectors would depend on where the input was cut; use the default warm mode or --stateless, whose vectors do not.");
+                if (parsed.GetValue(layerNorm)) throw new UsageException("--layer-norm cannot be split with --shard: it normalises over each batch, so the vectors would depend on where the input was cut; leave out --layer-norm (or run unsplit).");
+            }
 
             bool isQuiet = parsed.GetValue(quiet);
             var progress = new ProgressReporter(console, isQuiet, plain: parsed.GetValue(fileFriendly));
@@ -137,10 +153,12 @@ internal static class EmbedCommand
                 Threads = threadCount,
                 UseSentenceKeys = parsed.GetValue(sentenceKeys),
                 ForgetSentences = parsed.GetValue(forget),
+                Shard = part,
             };
 
             try
             {
+                if (part is not null) progress.Note($"part {part} of {corpus.Name}");
                 progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {(outputPath == AtomicFile.StandardOutput ? "standard output" : outputPath)}");
                 var eta = new EtaEstimator();
                 var done = CorpusEmbedder.Run(elmo, corpus, outputPath, settings, p =>

@@ -128,6 +128,10 @@ public static class CorpusEmbedder
         {
             throw new ArgumentException("A stateful run cannot be split: each sentence's vectors depend on every batch before it, so parts would differ from one run.", nameof(settings));
         }
+        if (settings.Shard is not null && settings.Mix is { LayerNorm: true })
+        {
+            throw new ArgumentException("A layer-normalised mix cannot be split: it normalises over each batch, so the values depend on which sentences share one, and parts would differ from one run.", nameof(settings));
+        }
         // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
         AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
@@ -145,6 +149,9 @@ public static class CorpusEmbedder
             : CorpusFileShape.ByIndex(plan.Count, plan.First, rank, plan.DataBytes, plan.Index?.JsonBytes);
         CheckLimits(input, shape);
         var layout = new CorpusFileLayout(shape);
+        var attributes = settings.Shard is { } part
+            ? PartFile.Attributes(part, RunIdentity.Of(model, input, settings, plan.Fingerprint, plan.InputSentences, settings.Mode == StateMode.Warm ? settings.WarmState ?? model.WarmState : null), shape)
+            : [];
         progress?.Invoke(new EmbedProgress(0, plan.Count, 0, watch.Elapsed, plan.Tokens));
 
         long tokens = 0;
@@ -161,7 +168,7 @@ public static class CorpusEmbedder
             // would not collect for a long while. One full collection before the first batch.
             GC.Collect();
             EmbedPass(input, plan, writer, batches);
-            writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), []);
+            writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
         });
         return new EmbedProgress(plan.Count, plan.Count, tokens, watch.Elapsed, plan.Tokens);
     }
