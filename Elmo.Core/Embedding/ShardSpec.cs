@@ -25,8 +25,10 @@ public sealed record ShardSpec(int Index, int Count)
     /// <summary>
     /// Reads <c>K/N</c>, or <c>auto</c> / <c>auto/N</c>: the part this process is, from the environment of the engine
     /// that started it. Slurm job arrays set <c>SLURM_ARRAY_TASK_ID</c>, <c>SLURM_ARRAY_TASK_MIN</c> and
-    /// <c>SLURM_ARRAY_TASK_COUNT</c> (or <c>SLURM_ARRAY_TASK_MAX</c>): part <c>ID − MIN + 1</c> of <c>COUNT</c>.
-    /// Kubernetes Indexed Jobs set <c>JOB_COMPLETION_INDEX</c> (0-based) but not the count, which <c>auto/N</c> gives.
+    /// <c>SLURM_ARRAY_TASK_COUNT</c> (or <c>SLURM_ARRAY_TASK_MAX</c>): with <c>auto</c>, part <c>ID − MIN + 1</c> of
+    /// <c>COUNT</c> (the whole array is the split); with <c>auto/N</c>, part <c>ID</c> of N (array indices are the part
+    /// numbers, so any task can be resubmitted alone: <c>sbatch --array=3</c>). Kubernetes Indexed Jobs set
+    /// <c>JOB_COMPLETION_INDEX</c> (0-based) but not the count, which <c>auto/N</c> gives: part index + 1 of N.
     /// </summary>
     /// <param name="text">The flag's value.</param>
     /// <param name="environment">Reads an environment variable (null when unset).</param>
@@ -68,7 +70,12 @@ public sealed record ShardSpec(int Index, int Count)
             }
             int n = tasks ?? (max!.Value - min + 1);
             if (task < min || task - min + 1 > n) throw new ArgumentException($"{flag}: SLURM_ARRAY_TASK_ID={task} is outside the array {min}-{min + n - 1}.");
-            if (count is int expected && expected != n) throw new ArgumentException($"{flag}: the job array has {n} tasks (SLURM_ARRAY_TASK_MIN/COUNT/MAX), not {expected}; make them agree.");
+            if (count is int parts)
+            {
+                // The array's indices are the part numbers: a task resubmitted alone keeps its part.
+                if (task < 1 || task > parts) throw new ArgumentException($"{flag}: SLURM_ARRAY_TASK_ID={task} is not a part number 1-{parts}; with auto/N the array's indices are the parts (sbatch --array=1-{parts}, or some of them).");
+                return new ShardSpec(task, parts);
+            }
             return new ShardSpec(task - min + 1, n);
         }
         if (environment("JOB_COMPLETION_INDEX") is string index)

@@ -25,12 +25,16 @@ internal sealed class CorpusFileWriter
     /// <param name="layout">Where everything goes.</param>
     /// <param name="layers">Layers per dataset (rank 3), ignored for rank 2.</param>
     /// <param name="dim">Values per token.</param>
-    public CorpusFileWriter(SafeFileHandle file, CorpusFileLayout layout, int layers, int dim)
+    /// <param name="headersWritten">Dataset headers already in the file (a resumed run): appending continues after them.</param>
+    /// <param name="jsonWritten">Bytes of <c>sentence_to_index</c> already in the file (a resumed run).</param>
+    public CorpusFileWriter(SafeFileHandle file, CorpusFileLayout layout, int layers, int dim, long headersWritten = 0, long jsonWritten = 0)
     {
         _file = file;
         Layout = layout;
-        _headers = new RegionWriter(file, layout.HeadersStart, 1 << 16);
-        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart, 1 << 16);
+        _headers = new RegionWriter(file, layout.HeaderAddress(headersWritten), 1 << 16);
+        _nextHeader = headersWritten;
+        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart + jsonWritten, 1 << 16);
+        JsonWritten = jsonWritten;
         _header = new byte[layout.DatasetHeaderSize];
         _dims = layout.Shape.Rank == 3 ? [(ulong)layers, 0, (ulong)dim] : [0, (ulong)dim];
         Layers = layout.Shape.Rank == 3 ? layers : 1;
@@ -69,6 +73,13 @@ internal sealed class CorpusFileWriter
         Hdf5Format.WriteFloatDatasetHeader(_header, _dims, address);
         _headers.Write(_header);
         _nextHeader++;
+    }
+
+    /// <summary>Writes out what the headers and the JSON hold in their buffers (before a checkpoint).</summary>
+    public void FlushAppends()
+    {
+        _headers.Flush();
+        _json?.Flush();
     }
 
     /// <summary>Writes values into the data region.</summary>

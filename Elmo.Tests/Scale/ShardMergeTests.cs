@@ -140,6 +140,7 @@ public class ShardMergeTests
     [TestCase("auto", "SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_MAX=13", 3, 4)]
     [TestCase("auto", "SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=3 SLURM_ARRAY_TASK_COUNT=4", 1, 4)]
     [TestCase("auto/4", "SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4", 4, 4)]
+    [TestCase("auto/4", "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=2 SLURM_ARRAY_TASK_COUNT=1", 2, 4)]
     [TestCase("auto/8", "JOB_COMPLETION_INDEX=0", 1, 8)]
     [TestCase("auto/8", "JOB_COMPLETION_INDEX=7", 8, 8)]
     public void AutoReadsTheEnginesEnvironment(string text, string environment, int k, int n)
@@ -153,7 +154,8 @@ public class ShardMergeTests
     [TestCase("auto", "SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=7 SLURM_ARRAY_TASK_COUNT=4", "not a plain range")]
     [TestCase("auto", "SLURM_ARRAY_TASK_ID=9 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4", "outside the array")]
     [TestCase("auto", "SLURM_ARRAY_TASK_ID=x SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4", "not a whole number")]
-    [TestCase("auto/3", "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4", "has 4 tasks")]
+    [TestCase("auto/3", "SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=4", "is not a part number 1-3")]
+    [TestCase("auto/4", "SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_COUNT=4", "is not a part number 1-4")]
     [TestCase("auto", "JOB_COMPLETION_INDEX=2", "--shard auto/N")]
     [TestCase("auto/2", "JOB_COMPLETION_INDEX=2", "not below 2")]
     public void AutoRefusesAMissingOrInconsistentEnvironment(string text, string environment, string message)
