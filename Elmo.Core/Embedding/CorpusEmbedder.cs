@@ -148,8 +148,16 @@ public static class CorpusEmbedder
             throw new ElmoOutputException($"Cannot write '{outputPath}' resumably: a resumable run builds its output in a file beside it, so OUTPUT must be a regular file (or not exist yet).") { FilePath = outputPath };
         }
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
-        var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
-        session.MaxBatchBytes = settings.MaxBatchBytes;
+        if (settings.ParallelBatches is < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.ParallelBatches, "ParallelBatches must be at least 1, or null to choose.");
+        var parallel = settings.Mode == StateMode.Stateful
+            ? new BatchParallelism(1, settings.Threads ?? Environment.ProcessorCount)
+            : BatchParallelism.Choose(settings.Threads ?? Environment.ProcessorCount, settings.SortByLength ? settings.SortWindowBatches : 1, settings.ParallelBatches);
+        var sessions = new ElmoSession[parallel.Workers];
+        for (int w = 0; w < sessions.Length; w++)
+        {
+            sessions[w] = model.CreateSession(settings.Mode, settings.WarmState, parallel.ThreadsPerWorker);
+            sessions[w].MaxBatchBytes = settings.MaxBatchBytes;
+        }
         var watch = Stopwatch.StartNew();
 
         // Pass 1: check every line and name, measure the output; nothing is computed or written yet.
@@ -187,7 +195,7 @@ public static class CorpusEmbedder
             {
                 if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
                 var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
-                var batches = new BatchWriter(session, writer, settings, plan, p =>
+                var batches = new BatchWriter(sessions, writer, settings, plan, p =>
                 {
                     tokens = p.Tokens;
                     progress?.Invoke(p with { Elapsed = watch.Elapsed });
@@ -207,7 +215,7 @@ public static class CorpusEmbedder
         {
             using var file = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
             var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim);
-            var batches = new BatchWriter(session, writer, settings, plan, p =>
+            var batches = new BatchWriter(sessions, writer, settings, plan, p =>
             {
                 tokens = p.Tokens;
                 progress?.Invoke(p with { Elapsed = watch.Elapsed });
