@@ -101,6 +101,7 @@ public static class Gemm
             return;
         }
 
+        GemmCounters.Add(2L * m * n * k, b.SizeInBytes);
         int panels = b.PanelCount;
         // Split columns between threads only when each gets enough work to pay for the hand-off.
         long flops = 2L * m * n * k;
