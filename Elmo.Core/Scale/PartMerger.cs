@@ -170,7 +170,12 @@ public static class PartMerger
         return (1, 1);
     }
 
-    /// <summary>Reads the part from its first byte to its root header, checksumming it, and copies its values to <paramref name="destination"/> on the way.</summary>
+    /// <summary>
+    /// Reads the part from its first byte to its root header, checksumming it, and copies its values to
+    /// <paramref name="destination"/> on the way: each 4 MB chunk of values is copied inside the kernel where it can
+    /// (<see cref="KernelCopy"/>, as <c>cp</c> does), else written from the buffer the checksum read.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void CopyAndCheck(PartFile part, SafeFileHandle source, SafeFileHandle output, long destination, byte[] buffer, CancellationToken cancellationToken)
     {
         var crc = new Crc32C();
@@ -184,7 +189,11 @@ public static class PartMerger
             if (n <= 0) throw PartFile.Bad(part.Path, "is incomplete: it ended while being read");
             var chunk = buffer.AsSpan(0, n);
             crc.Append(chunk);
-            if (at >= dataStart && at < dataEnd) RandomAccess.Write(output, chunk, destination + (at - dataStart));
+            if (at >= dataStart && at < dataEnd)
+            {
+                long to = destination + (at - dataStart);
+                if (!KernelCopy.TryCopy(source, at, output, to, n, out long copied)) RandomAccess.Write(output, chunk[(int)copied..], to + copied);
+            }
             at += n;
         }
         if (crc.Value != part.Checksum)
