@@ -130,12 +130,7 @@ public sealed class ElmoModel
         ArgumentNullException.ThrowIfNull(weightsPath);
         if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision.");
         var options = ElmoOptions.Load(optionsPath);
-        var weights = ElmoWeights.Load(weightsPath, options);
-        if (precision != WeightPrecision.Fp32)
-        {
-            weights = weights.ToPrecision(precision);
-            GC.Collect(); // the float32 matrices are garbage now: give their memory back before anything runs
-        }
+        var weights = ElmoWeights.Load(weightsPath, options, precision);
         return new ElmoModel(weights, Path.GetFullPath(weightsPath), Path.GetFullPath(string.IsNullOrEmpty(cacheDirectory) ? ModelCache.DefaultDirectory : cacheDirectory));
     }
 

@@ -101,4 +101,13 @@ public sealed class ElmoWeights
     /// <returns>The converted weights.</returns>
     /// <exception cref="ElmoWeightsException">The file is missing, not HDF5, truncated, or a dataset is missing, mis-shaped, of an unsupported type, or holds NaN or infinite values.</exception>
     public static ElmoWeights Load(string path, ElmoOptions options) => WeightFileReader.Read(path, options);
+
+    /// <summary>Loads bilm-tf weights from an HDF5 file and keeps the GEMM matrices in <paramref name="precision"/>,
+    /// converting each as soon as it is read (the whole float32 model is never resident at once).</summary>
+    /// <param name="path">The weight file.</param>
+    /// <param name="options">The architecture the file must match.</param>
+    /// <param name="precision">How the GEMM weights are kept (<see cref="ToPrecision"/>).</param>
+    /// <returns>The converted weights.</returns>
+    /// <exception cref="ElmoWeightsException">As <see cref="Load(string, ElmoOptions)"/>.</exception>
+    public static ElmoWeights Load(string path, ElmoOptions options, WeightPrecision precision) => WeightFileReader.Read(path, options, precision);
 }
