@@ -7,8 +7,9 @@ namespace Elmo.Kernels.Gemm;
 /// <summary>
 /// One row of A times four panels of a bfloat16 or int8 B, the values widened in registers inside the loop (no
 /// buffer): batch 1, where every weight is read once per step and the product is bound by memory, so reading half or
-/// a quarter of the bytes is the gain. Each element of C is the FMA chain over k in order of the float32 kernels, on
-/// the same widened values (a bfloat16 is the top half of its float32; an int8 value is <c>(float)q · scale</c>, one
+/// a quarter of the bytes is the gain. Called on one accumulation block (<c>Gemm.SumBlock</c>) at a time: each element
+/// of C is the float32 kernels' FMA chain from zero over the block's k in order, added to C at the end, on the same
+/// widened values (a bfloat16 is the top half of its float32; an int8 value is <c>(float)q · scale</c>, one
 /// rounding), so the results are the bits of the buffered route and of every other path.
 /// </summary>
 internal static class WidenedKernels
@@ -49,15 +50,7 @@ internal static class WidenedKernels
             ushort* b0 = panels + p * stride + (long)k0 * nr, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
             long ahead = prefetchNext ? 4 * stride : 0;
             Vector512<float> x0, x1, x2, x3, x4, x5, x6, x7;
-            if (load)
-            {
-                x0 = Vector512.LoadUnsafe(ref c); x1 = Vector512.LoadUnsafe(ref c, 16); x2 = Vector512.LoadUnsafe(ref c, 32); x3 = Vector512.LoadUnsafe(ref c, 48);
-                x4 = Vector512.LoadUnsafe(ref c, 64); x5 = Vector512.LoadUnsafe(ref c, 80); x6 = Vector512.LoadUnsafe(ref c, 96); x7 = Vector512.LoadUnsafe(ref c, 112);
-            }
-            else
-            {
-                x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
-            }
+            x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
             for (int k = 0; k < kc; k++)
             {
                 if (ahead != 0)
@@ -71,10 +64,17 @@ internal static class WidenedKernels
                 x6 = Vector512.FusedMultiplyAdd(av, Bf16(b3), x6); x7 = Vector512.FusedMultiplyAdd(av, Bf16(b3 + 16), x7);
                 b0 += nr; b1 += nr; b2 += nr; b3 += nr;
             }
-            x0.StoreUnsafe(ref c); x1.StoreUnsafe(ref c, 16); x2.StoreUnsafe(ref c, 32); x3.StoreUnsafe(ref c, 48);
-            x4.StoreUnsafe(ref c, 64); x5.StoreUnsafe(ref c, 80); x6.StoreUnsafe(ref c, 96); x7.StoreUnsafe(ref c, 112);
+            Flush(x0, ref c, 0, load); Flush(x1, ref c, 16, load); Flush(x2, ref c, 32, load); Flush(x3, ref c, 48, load);
+            Flush(x4, ref c, 64, load); Flush(x5, ref c, 80, load); Flush(x6, ref c, 96, load); Flush(x7, ref c, 112, load);
         }
     }
+
+    /// <summary>Ends one accumulation block (as <c>Gemm.Flush</c>): the block's sums added to C, or stored when C is overwritten.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Flush(Vector512<float> x, ref float c, nuint at, bool load) => (load ? Vector512.LoadUnsafe(ref c, at) + x : x).StoreUnsafe(ref c, at);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Flush(Vector256<float> x, ref float c, nuint at, bool load) => (load ? Vector256.LoadUnsafe(ref c, at) + x : x).StoreUnsafe(ref c, at);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector512<float> Bf16(ushort* at) => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(at)), 16).AsSingle();
@@ -95,15 +95,7 @@ internal static class WidenedKernels
             var s4 = Vector512.Load(s + 64); var s5 = Vector512.Load(s + 80); var s6 = Vector512.Load(s + 96); var s7 = Vector512.Load(s + 112);
             long ahead = prefetchNext ? 4 * stride : 0;
             Vector512<float> x0, x1, x2, x3, x4, x5, x6, x7;
-            if (load)
-            {
-                x0 = Vector512.LoadUnsafe(ref c); x1 = Vector512.LoadUnsafe(ref c, 16); x2 = Vector512.LoadUnsafe(ref c, 32); x3 = Vector512.LoadUnsafe(ref c, 48);
-                x4 = Vector512.LoadUnsafe(ref c, 64); x5 = Vector512.LoadUnsafe(ref c, 80); x6 = Vector512.LoadUnsafe(ref c, 96); x7 = Vector512.LoadUnsafe(ref c, 112);
-            }
-            else
-            {
-                x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
-            }
+            x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
             for (int k = 0; k < kc; k++)
             {
                 if (ahead != 0 && (k & 1) == 0)
@@ -117,8 +109,8 @@ internal static class WidenedKernels
                 x6 = Vector512.FusedMultiplyAdd(av, Int8(b3) * s6, x6); x7 = Vector512.FusedMultiplyAdd(av, Int8(b3 + 16) * s7, x7);
                 b0 += nr; b1 += nr; b2 += nr; b3 += nr;
             }
-            x0.StoreUnsafe(ref c); x1.StoreUnsafe(ref c, 16); x2.StoreUnsafe(ref c, 32); x3.StoreUnsafe(ref c, 48);
-            x4.StoreUnsafe(ref c, 64); x5.StoreUnsafe(ref c, 80); x6.StoreUnsafe(ref c, 96); x7.StoreUnsafe(ref c, 112);
+            Flush(x0, ref c, 0, load); Flush(x1, ref c, 16, load); Flush(x2, ref c, 32, load); Flush(x3, ref c, 48, load);
+            Flush(x4, ref c, 64, load); Flush(x5, ref c, 80, load); Flush(x6, ref c, 96, load); Flush(x7, ref c, 112, load);
         }
     }
 
@@ -136,15 +128,7 @@ internal static class WidenedKernels
             ushort* b0 = panels + p * stride + (long)k0 * nr, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
             long ahead = prefetchNext ? 4 * stride : 0;
             Vector256<float> x0, x1, x2, x3, x4, x5, x6, x7;
-            if (load)
-            {
-                x0 = Vector256.LoadUnsafe(ref c); x1 = Vector256.LoadUnsafe(ref c, 8); x2 = Vector256.LoadUnsafe(ref c, 16); x3 = Vector256.LoadUnsafe(ref c, 24);
-                x4 = Vector256.LoadUnsafe(ref c, 32); x5 = Vector256.LoadUnsafe(ref c, 40); x6 = Vector256.LoadUnsafe(ref c, 48); x7 = Vector256.LoadUnsafe(ref c, 56);
-            }
-            else
-            {
-                x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector256<float>.Zero;
-            }
+            x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector256<float>.Zero;
             for (int k = 0; k < kc; k++)
             {
                 if (ahead != 0 && (k & 1) == 0)
@@ -158,8 +142,8 @@ internal static class WidenedKernels
                 x6 = Vector256.FusedMultiplyAdd(av, Bf16Ymm(b3), x6); x7 = Vector256.FusedMultiplyAdd(av, Bf16Ymm(b3 + 8), x7);
                 b0 += nr; b1 += nr; b2 += nr; b3 += nr;
             }
-            x0.StoreUnsafe(ref c); x1.StoreUnsafe(ref c, 8); x2.StoreUnsafe(ref c, 16); x3.StoreUnsafe(ref c, 24);
-            x4.StoreUnsafe(ref c, 32); x5.StoreUnsafe(ref c, 40); x6.StoreUnsafe(ref c, 48); x7.StoreUnsafe(ref c, 56);
+            Flush(x0, ref c, 0, load); Flush(x1, ref c, 8, load); Flush(x2, ref c, 16, load); Flush(x3, ref c, 24, load);
+            Flush(x4, ref c, 32, load); Flush(x5, ref c, 40, load); Flush(x6, ref c, 48, load); Flush(x7, ref c, 56, load);
         }
     }
 
