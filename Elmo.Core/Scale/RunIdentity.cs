@@ -37,7 +37,7 @@ internal sealed record RunIdentity(string Input, long Sentences, string Model, s
 
     /// <summary>
     /// A hash of the model: its options and its weight file's bytes, or, for a model built in memory (the demo), its
-    /// options and its unpacked weights (character embedding and biases).
+    /// options and its unpacked weights (character embedding and biases); and the weights' precision when not float32.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <returns><c>xxh128 HEX</c>.</returns>
@@ -64,7 +64,9 @@ internal sealed record RunIdentity(string Input, long Sentences, string Model, s
                 foreach (var layer in direction) Section(hash, MemoryMarshal.AsBytes(layer.Bias.AsSpan()));
             }
         }
-        return "xxh128 " + Convert.ToHexStringLower(hash.GetCurrentHash());
+        // The weights' precision in memory (--precision bf16/int8) changes the vectors, not the file.
+        string precision = m.Weights.Precision == WeightPrecision.Fp32 ? "" : $", {m.Weights.Precision.ToString().ToLowerInvariant()} weights";
+        return "xxh128 " + Convert.ToHexStringLower(hash.GetCurrentHash()) + precision;
     });
 
     /// <summary>The settings that decide the values and the layout, in one canonical line (batching is left out: warm and stateless results do not depend on it).</summary>
