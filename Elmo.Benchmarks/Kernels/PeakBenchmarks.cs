@@ -1,8 +1,7 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using Elmo.Kernels;
-using Elmo.Kernels.Simd;
+using Elmo.Kernels.Calibration;
 
 namespace Elmo.Benchmarks.Kernels;
 
@@ -40,32 +39,7 @@ public class PeakBenchmarks : IFlopsBenchmark
         return sums.Sum();
     }
 
-    private static float Chains() => KernelPaths.Best switch
-    {
-        KernelPath.Vector512 => Chains<Vector512Ops, Vector512<float>>(),
-        KernelPath.Vector256 => Chains<Vector256Ops, Vector256<float>>(),
-        KernelPath.Vector128 => Chains<Vector128Ops, Vector128<float>>(),
-        _ => Chains<ScalarOps, float>(),
-    };
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Chains<TOps, TVec>()
-        where TOps : struct, IVectorOps<TVec>
-        where TVec : struct
-    {
-        TVec x = TOps.Broadcast(0.999f), y = TOps.Broadcast(1e-4f);
-        TVec a0 = TOps.Broadcast(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        for (int i = 0; i < Iterations; i++)
-        {
-            a0 = TOps.MultiplyAdd(a0, x, y); a1 = TOps.MultiplyAdd(a1, x, y); a2 = TOps.MultiplyAdd(a2, x, y);
-            a3 = TOps.MultiplyAdd(a3, x, y); a4 = TOps.MultiplyAdd(a4, x, y); a5 = TOps.MultiplyAdd(a5, x, y);
-            a6 = TOps.MultiplyAdd(a6, x, y); a7 = TOps.MultiplyAdd(a7, x, y); a8 = TOps.MultiplyAdd(a8, x, y);
-            a9 = TOps.MultiplyAdd(a9, x, y); a10 = TOps.MultiplyAdd(a10, x, y); a11 = TOps.MultiplyAdd(a11, x, y);
-        }
-        TVec s = TOps.Add(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7)));
-        s = TOps.Add(s, TOps.Add(TOps.Add(a8, a9), TOps.Add(a10, a11)));
-        float[] lanes = new float[32];
-        TOps.Store(s, ref lanes[0]);
-        return lanes[0];
-    }
+    // The loop of MachineLimits (what elmo bench measures), whose machine code keeps all twelve accumulators in
+    // registers; a generic version over IVectorOps was not checked and is not used.
+    private static float Chains() => MachineLimits.FmaChains(Iterations);
 }

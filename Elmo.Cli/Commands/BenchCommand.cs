@@ -3,12 +3,17 @@ using System.Diagnostics;
 using System.Globalization;
 using Elmo.Core;
 using Elmo.Kernels;
+using Elmo.Kernels.Calibration;
+using Elmo.Kernels.Gemm;
 
 namespace Elmo.Cli.Commands;
 
 /// <summary>
 /// <c>elmo bench</c>: tokens per second of the biLM over a corpus, the median of several repetitions, with the time of
-/// each stage (char CNN, highway + projection, LSTM) and the peak resident memory.
+/// each stage (char CNN, highway + projection, LSTM) and the peak resident memory; the batch-1 latency; and both
+/// against this machine's limits measured in the same run (<see cref="MachineLimits"/>): throughput as a fraction of
+/// the compute ceiling (FMA peak ÷ FLOP per token executed), latency as a multiple of the bandwidth floor (weight bytes
+/// read per sentence ÷ read bandwidth).
 /// </summary>
 internal static class BenchCommand
 {
@@ -26,14 +31,22 @@ internal static class BenchCommand
         var serve = new Option<bool>("--serve") { Description = "Measure 'elmo serve' on loopback: throughput and p50/p99 latency under --clients concurrent clients, beside offline 'elmo embed' throughput and the library's batch-1 latency, in one run (--repetitions rounds)." };
         var clients = new Option<string>("--clients") { Description = "With --serve: concurrent client counts.", DefaultValueFactory = _ => "1,8,32", HelpName = "N,N,..." };
         var requestSentences = new Option<int>("--request-sentences") { Description = "With --serve: sentences per request in the throughput runs.", DefaultValueFactory = _ => 4, HelpName = "N" };
-        var latencySentences = new Option<int>("--latency-sentences") { Description = "With --serve: single-sentence requests in the idle-latency run.", DefaultValueFactory = _ => 16, HelpName = "N" };
+        var latencySentences = new Option<int>("--latency-sentences") { Description = "Sentences (the first of the corpus) of the batch-1 latency run, 0 for none; with --serve, single-sentence requests in the idle-latency run.", DefaultValueFactory = _ => 16, HelpName = "N" };
+        var parallelBatches = new Option<int?>("--parallel-batches") { Description = "Batches run side by side, each on its own session with an even share of the threads (default: as 'elmo embed' chooses).", HelpName = "N" };
+        var noCalibration = new Option<bool>("--no-calibration") { Description = "Skip measuring the machine's FMA peak and memory bandwidth (and so the fractions of the ceiling and floor)." };
         var npy = new Option<bool>("--npy") { Description = "With --serve: ask for .npy answers instead of JSON." };
         var model = new ModelSource();
         var command = new ElmoCommand("bench", "Measure tokens per second of the biLM over a corpus, with the time of each stage and the peak memory.", """
             Runs the biLM in stateless mode over the sentences of a corpus, batch by batch, once untimed to warm up and then
             --repetitions times, and prints each pass and the medians: tokens per second, seconds per sentence, and the
             time spent in the char CNN, the highway layers + projection, and the LSTM layers. The peak resident memory of
-            the process is printed at the end. Other programs running on the machine slow it down: compare medians.
+            the process is printed at the end. Then, unless --latency-sentences is 0, the first sentences of the corpus
+            are run one at a time (batch 1, the same repetitions) for the latency. Last, the machine's own limits are
+            measured (unless --no-calibration): the fp32 FMA peak (12 independent FMA chains on the widest vector path)
+            and the memory read bandwidth, each on one thread and on the threads used; throughput is then also given
+            as a fraction of the compute ceiling (peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency
+            as a multiple of the bandwidth floor (bytes of weights read per sentence ÷ bandwidth). Other programs
+            running on the machine slow everything down: compare medians, and ratios measured in one run.
 
             Examples:
               elmo bench --preset original --corpus corpus.txt
@@ -49,7 +62,7 @@ internal static class BenchCommand
             every sentence the server answers is checked bit for bit against the offline output.
             """)
         {
-            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy,
+            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy, noCalibration, parallelBatches,
         };
         model.AddTo(command);
 
@@ -61,6 +74,8 @@ internal static class BenchCommand
             if (reps < 1) throw new UsageException($"--repetitions must be at least 1, got {reps}.");
             if (take is < 1) throw new UsageException($"--sentences must be at least 1, got {take}.");
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            int? parallelCount = parsed.GetValue(parallelBatches);
+            if (parallelCount is < 1) throw new UsageException($"--parallel-batches must be at least 1, got {parallelCount}.");
             string? presetName = parsed.GetValue(preset);
             bool namedModel = parsed.GetValue(model.Model) is not null || parsed.GetValue(model.Options) is not null || parsed.GetValue(model.Weights) is not null;
             if (presetName is not null && namedModel) throw new UsageException("--preset cannot be combined with --model, --options or --weights.");
@@ -78,6 +93,7 @@ internal static class BenchCommand
                 using var reader = new StreamReader(corpusPath);
                 lines = InputReader.ReadAll(reader, InputFormat.Text, corpusPath, skipBlank: true);
             }
+            var corpusLines = lines;
             if (take is int n) lines = lines.Take(n).ToList();
             if (lines.Count == 0) throw new ElmoInputException($"Corpus '{corpusPath}' holds no sentences.") { FilePath = corpusPath };
             if (parsed.GetValue(sort)) lines = lines.OrderBy(s => s.Tokens.Count).ToList(); // stable
@@ -100,6 +116,7 @@ internal static class BenchCommand
             double loadSeconds = loadWatch.Elapsed.TotalSeconds;
             if (parsed.GetValue(serve))
             {
+                if (parallelCount is not null) throw new UsageException("--parallel-batches does not go with --serve.");
                 if (parsed.GetValue(sort)) throw new UsageException("--sort-by-length does not go with --serve (the server takes requests in arrival order; offline embedding sorts as 'elmo embed' does).");
                 var counts = parsed.GetValue(clients)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= 1024 ? n : throw new UsageException($"--clients: '{c}' is not a count between 1 and 1024."))
@@ -107,56 +124,120 @@ internal static class BenchCommand
                 if (counts.Length == 0) throw new UsageException("--clients is empty: give counts such as 1,8,32.");
                 int perRequest = parsed.GetValue(requestSentences), latency = parsed.GetValue(latencySentences);
                 if (perRequest < 1) throw new UsageException($"--request-sentences must be at least 1, got {perRequest}.");
-                if (latency < 1) throw new UsageException($"--latency-sentences must be at least 1, got {latency}.");
+                if (latency < 1) throw new UsageException($"--latency-sentences must be at least 1 with --serve, got {latency}.");
+                if (parsed.GetValue(noCalibration)) throw new UsageException("--no-calibration does not go with --serve (it measures no limits).");
                 return ServeBench.Run(console, elmo, description, lines, new ServeBench.Settings(counts, perRequest, latency, reps, batch, threadCount, parsed.GetValue(npy)));
             }
-            if (parsed.GetValue(clients) != "1,8,32" || parsed.GetResult(requestSentences) is { Implicit: false } || parsed.GetResult(latencySentences) is { Implicit: false } || parsed.GetValue(npy))
+            if (parsed.GetValue(clients) != "1,8,32" || parsed.GetResult(requestSentences) is { Implicit: false } || parsed.GetValue(npy))
             {
-                throw new UsageException("--clients, --request-sentences, --latency-sentences and --npy go with --serve.");
+                throw new UsageException("--clients, --request-sentences and --npy go with --serve.");
             }
+            int latencyCount = parsed.GetValue(latencySentences);
+            if (latencyCount < 0) throw new UsageException($"--latency-sentences must be 0 or more, got {latencyCount}.");
 
             var session = elmo.CreateSession(StateMode.Stateless, threads: threadCount);
-            var timings = new StageTimings();
-            session.Timings = timings;
+            // Batches side by side (as 'elmo embed' would run them), each session with its share of the threads.
+            var plan = BatchParallelism.Choose(session.Threads, batches.Length, parallelCount);
+            var sessions = plan.Workers == 1 ? [session] : Enumerable.Range(0, plan.Workers).Select(_ => elmo.CreateSession(StateMode.Stateless, threads: plan.ThreadsPerWorker)).ToArray();
+            var stageTimings = sessions.Select(s => s.Timings = new StageTimings()).ToArray();
             var o = console.Out;
             o.WriteLine(Invariant($"model: {description}; {elmo.Weights.ParameterCount / 1e6:F1} M parameters, {elmo.Weights.SizeInBytes / 1e6:F0} MB packed; {(presetName is null ? "loaded" : "made")} in {loadSeconds:F2} s"));
             o.WriteLine(Invariant($"corpus: {corpusPath}: {lines.Count} sentences, {tokens} tokens; batch size {batch}, {batches.Length} batches, {(parsed.GetValue(sort) ? "sorted by length" : "file order")}, stateless"));
-            o.WriteLine(Invariant($"machine: {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, threads {session.Threads}"));
+            o.WriteLine(Invariant($"machine: {MachineCalibration.CpuModel}; {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, threads {session.Threads}{(plan.Workers > 1 ? $" ({plan.Workers} batches side by side, {plan.ThreadsPerWorker} threads each; stage times summed over them)" : "")}"));
 
             // Untimed warm-up: compiles every kernel at its final optimisation level.
-            session.Run(batches[0]);
+            foreach (var s in sessions) s.Run(batches[0]);
+
+            void RunAll()
+            {
+                if (sessions.Length == 1)
+                {
+                    foreach (var b in batches)
+                    {
+                        console.Cancellation.ThrowIfCancellationRequested();
+                        session.Run(b);
+                    }
+                    return;
+                }
+                int next = -1;
+                Parallel.For(0, sessions.Length, new ParallelOptions { MaxDegreeOfParallelism = sessions.Length, CancellationToken = console.Cancellation }, w =>
+                {
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < batches.Length)
+                    {
+                        console.Cancellation.ThrowIfCancellationRequested();
+                        sessions[w].Run(batches[i]);
+                    }
+                });
+            }
 
             var passes = new List<Pass>();
             var process = Process.GetCurrentProcess();
             for (int r = 0; r < reps; r++)
             {
                 GC.Collect(); // untimed: every pass starts without the previous pass's outputs
-                timings.Reset();
+                foreach (var t in stageTimings) t.Reset();
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
+                long flops0 = GemmCounters.Flops;
                 var watch = Stopwatch.StartNew();
-                foreach (var b in batches)
-                {
-                    console.Cancellation.ThrowIfCancellationRequested();
-                    session.Run(b);
-                }
+                RunAll();
                 double seconds = watch.Elapsed.TotalSeconds;
                 process.Refresh();
-                var pass = new Pass(seconds, (process.TotalProcessorTime - cpu0).TotalSeconds, timings.CharCnn.TotalSeconds, timings.HighwayAndProjection.TotalSeconds, timings.Lstm.TotalSeconds, timings.Other.TotalSeconds);
+                var pass = new Pass(seconds, (process.TotalProcessorTime - cpu0).TotalSeconds, stageTimings.Sum(t => t.CharCnn.TotalSeconds), stageTimings.Sum(t => t.HighwayAndProjection.TotalSeconds), stageTimings.Sum(t => t.Lstm.TotalSeconds), stageTimings.Sum(t => t.Other.TotalSeconds), GemmCounters.Flops - flops0);
                 passes.Add(pass);
                 o.WriteLine(Invariant($"pass {r + 1}/{reps}: {seconds:F2} s, {tokens / seconds:F0} tokens/s, {seconds / lines.Count:F3} s/sentence, CPU {pass.Cpu:F2} s | char CNN {pass.CharCnn:F2} s, highway+projection {pass.Highway:F2} s, LSTM {pass.Lstm:F2} s, other {pass.Other:F2} s"));
             }
 
-            double Median(Func<Pass, double> f)
-            {
-                var v = passes.Select(f).Order().ToArray();
-                return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-            }
+            double Median(Func<Pass, double> f) => MedianOf(passes.Select(f));
             double total = Median(p => p.Seconds);
             o.WriteLine(Invariant($"median of {reps}: {tokens / total:F0} tokens/s ({total:F2} s; min {tokens / passes.Max(p => p.Seconds):F0}, max {tokens / passes.Min(p => p.Seconds):F0} tokens/s), {total / lines.Count:F3} s/sentence, {total / batches.Length:F3} s/batch"));
-            o.WriteLine(Invariant($"stages (median s, share of the pass): char CNN {Median(p => p.CharCnn):F2} ({Median(p => p.CharCnn) / total:P0}), highway+projection {Median(p => p.Highway):F2} ({Median(p => p.Highway) / total:P0}), LSTM {Median(p => p.Lstm):F2} ({Median(p => p.Lstm) / total:P0}), other {Median(p => p.Other):F2} ({Median(p => p.Other) / total:P0})"));
+            o.WriteLine(Invariant($"stages (median s{(plan.Workers > 1 ? " summed over the batches side by side" : "")}, share of the pass): char CNN {Median(p => p.CharCnn):F2} ({Median(p => p.CharCnn) / total:P0}), highway+projection {Median(p => p.Highway):F2} ({Median(p => p.Highway) / total:P0}), LSTM {Median(p => p.Lstm):F2} ({Median(p => p.Lstm) / total:P0}), other {Median(p => p.Other):F2} ({Median(p => p.Other) / total:P0})"));
+            double flopsPerToken = Median(p => p.Flops) / tokens;
             process.Refresh();
             o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (the whole process: loading, the warm-up pass and every timed pass)"));
+
+            // Batch 1: the first sentences of the corpus one at a time (latency), with the weight bytes each reads.
+            var batchOne = new List<(double Seconds, long Bytes)>();
+            var single = corpusLines.Take(latencyCount).Select(s => (IReadOnlyList<IReadOnlyList<string>>)[s.Tokens]).ToArray();
+            long singleTokens = corpusLines.Take(latencyCount).Sum(s => (long)s.Tokens.Count);
+            if (single.Length > 0)
+            {
+                session.Timings = null;
+                session.Run(single[0]);
+                for (int r = 0; r < reps; r++)
+                {
+                    GC.Collect();
+                    long bytes0 = GemmCounters.WeightBytes;
+                    var watch = Stopwatch.StartNew();
+                    foreach (var s in single)
+                    {
+                        console.Cancellation.ThrowIfCancellationRequested();
+                        session.Run(s);
+                    }
+                    double seconds = watch.Elapsed.TotalSeconds;
+                    batchOne.Add((seconds, GemmCounters.WeightBytes - bytes0));
+                    o.WriteLine(Invariant($"batch 1, pass {r + 1}/{reps}: {seconds / single.Length:F4} s/sentence, {singleTokens / seconds:F0} tokens/s"));
+                }
+                double median = MedianOf(batchOne.Select(l => l.Seconds));
+                o.WriteLine(Invariant($"batch 1, median of {reps}: {median / single.Length:F4} s/sentence (min {batchOne.Min(l => l.Seconds) / single.Length:F4}, max {batchOne.Max(l => l.Seconds) / single.Length:F4}) over the first {single.Length} sentences ({singleTokens} tokens), {singleTokens / median:F0} tokens/s"));
+            }
+
+            if (!parsed.GetValue(noCalibration))
+            {
+                console.Cancellation.ThrowIfCancellationRequested();
+                var limits = MachineLimits.Measure(session.Threads);
+                o.WriteLine(Invariant($"machine limits, measured now (best of 5): fp32 FMA peak {limits.PeakGflops1:F1} GFLOP/s on 1 thread, {limits.PeakGflopsAll:F1} on {limits.Threads} ({limits.Path}); memory read {limits.ReadGBs1:F1} GB/s on 1 thread, {limits.ReadGBsAll:F1} on {limits.Threads}"));
+                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = limits.PeakGflopsAll * 1e9 / flopsPerToken;
+                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {limits.PeakGflopsAll:F1} GFLOP/s: {tokens / total / ceiling:P1} of the compute ceiling"));
+                if (batchOne.Count > 0)
+                {
+                    double median = MedianOf(batchOne.Select(l => l.Seconds)) / single.Length;
+                    double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
+                    double floor = bytes / (limits.ReadGBsAll * 1e9);
+                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {limits.ReadGBsAll:F1} GB/s: {median / floor:F2}x the floor"));
+                }
+            }
             return ElmoCli.Success;
         });
         return command;
@@ -164,5 +245,11 @@ internal static class BenchCommand
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private sealed record Pass(double Seconds, double Cpu, double CharCnn, double Highway, double Lstm, double Other);
+    private static double MedianOf(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    private sealed record Pass(double Seconds, double Cpu, double CharCnn, double Highway, double Lstm, double Other, long Flops);
 }

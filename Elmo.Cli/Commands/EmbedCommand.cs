@@ -38,6 +38,7 @@ internal static class EmbedCommand
         var warmUp = new Option<string?>("--warm-up") { Description = "Warm mode, with the state after this text (one sentence per line, .txt or .jsonl).", HelpName = "FILE" };
         var warmState = new Option<string?>("--warm-state") { Description = "Warm mode, with a state saved by 'elmo warm-state'.", HelpName = "FILE" };
         var threads = new Option<int?>("--threads") { Description = "Threads to use (default: all cores).", HelpName = "N" };
+        var parallelBatches = new Option<int?>("--parallel-batches") { Description = "Batches run side by side, each with an even share of the threads (default: one at a time up to 2 threads, else one per two threads). Same output.", HelpName = "N" };
         var skipBlank = new Option<bool>("--skip-blank") { Description = "Skip blank lines instead of failing (keys then count the kept sentences)." };
         var inputFormat = new Option<string?>("--input-format") { Description = "Input format: text or jsonl (default: by extension; text for '-').", HelpName = "text|jsonl" };
         inputFormat.AcceptOnlyFromAmong("text", "jsonl");
@@ -52,7 +53,7 @@ internal static class EmbedCommand
 
         var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
-            input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads,
+            input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads, parallelBatches,
             skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath, includePackage,
         };
         model.AddTo(command);
@@ -77,6 +78,8 @@ internal static class EmbedCommand
             if (batch < 1) throw new UsageException($"--batch-size must be at least 1, got {batch}.");
             int? threadCount = parsed.GetValue(threads);
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            int? parallelCount = parsed.GetValue(parallelBatches);
+            if (parallelCount is < 1) throw new UsageException($"--parallel-batches must be at least 1, got {parallelCount}.");
             if (parsed.GetValue(sentenceKeys) && parsed.GetValue(forget))
             {
                 throw new UsageException("--use-sentence-keys writes no sentence_to_index anyway; leave out --forget-sentences.");
@@ -135,6 +138,7 @@ internal static class EmbedCommand
                 Mode = mode,
                 WarmState = state,
                 Threads = threadCount,
+                ParallelBatches = parallelCount,
                 UseSentenceKeys = parsed.GetValue(sentenceKeys),
                 ForgetSentences = parsed.GetValue(forget),
             };

@@ -70,6 +70,20 @@ public sealed class ElmoEmbedder
         init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "SortWindowBatches must be at least 1.");
     } = 4;
 
+    /// <summary>
+    /// Batches of one window of <see cref="EmbedSentences(IEnumerable{IReadOnlyList{string}}, int, LayerChoice?, CancellationToken)"/>
+    /// (and of <see cref="EmbedFile(string, string, LayerChoice?, EmbedFileOptions?, CancellationToken)"/>) run side by
+    /// side, each on its own pooled session with an even share of <see cref="ElmoSessionPool.ThreadsPerSession"/>;
+    /// null (the default) chooses (<see cref="BatchParallelism.Choose"/>: up to 2 threads one batch at a time on all
+    /// of them, beyond that a batch per two threads, at most the window's batches). The results are the same bits.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value below 1.</exception>
+    public int? ParallelBatches
+    {
+        get;
+        init => field = value is null or >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "ParallelBatches must be at least 1, or null.");
+    }
+
     /// <summary>The default of <see cref="CollectAfterBytes"/>: 64 MiB.</summary>
     public const long DefaultCollectAfterBytes = 64L << 20;
 
@@ -238,6 +252,7 @@ public sealed class ElmoEmbedder
             Mode = Mode,
             WarmState = Sessions.WarmState,
             Threads = Sessions.ThreadsPerSession,
+            ParallelBatches = ParallelBatches,
             UseSentenceKeys = options.UseSentenceKeys,
             ForgetSentences = options.ForgetSentences,
         };
@@ -331,19 +346,61 @@ public sealed class ElmoEmbedder
         if (pending.Count == 0) return results;
         long first = pending[0].Index;
         var order = MaySort(layers) ? pending.OrderBy(p => p.Tokens.Count).ToList() : pending;
-        for (int start = 0; start < order.Count; start += batchSize)
+        int batches = (order.Count + batchSize - 1) / batchSize;
+        var plan = Mode == StateMode.Stateful ? new BatchParallelism(1, Sessions.ThreadsPerSession) : BatchParallelism.Choose(Sessions.ThreadsPerSession, batches, ParallelBatches);
+        if (plan.Workers == 1)
+        {
+            for (int start = 0; start < order.Count; start += batchSize)
+            {
+                RunBatch(order.GetRange(start, Math.Min(batchSize, order.Count - start)), threads: null);
+            }
+            return results;
+        }
+
+        // Batches side by side, each on its own pooled session with its share of the threads; every result goes to
+        // its own slot, so the order in which batches finish does not matter.
+        int next = -1;
+        try
+        {
+            Parallel.For(0, plan.Workers, new ParallelOptions { MaxDegreeOfParallelism = plan.Workers }, (_, loop) =>
+            {
+                int b;
+                while (!loop.ShouldExitCurrentIteration && (b = Interlocked.Increment(ref next)) < batches)
+                {
+                    int start = b * batchSize;
+                    RunBatch(order.GetRange(start, Math.Min(batchSize, order.Count - start)), plan.ThreadsPerWorker);
+                }
+            });
+        }
+        catch (AggregateException e)
+        {
+            // As one batch at a time would: the error itself (a bad mix, the cancellation), not a wrapper.
+            var cause = e.InnerExceptions.FirstOrDefault(x => x is not OperationCanceledException) ?? e.InnerExceptions[0];
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(cause).Throw();
+        }
+        return results;
+
+        void RunBatch(List<(long Index, IReadOnlyList<string> Tokens)> batch, int? threads)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var batch = order.GetRange(start, Math.Min(batchSize, order.Count - start));
             SentenceEmbedding[] done;
             using (var lease = Sessions.Rent(cancellationToken))
             {
-                done = Run(lease.Pooled, batch, layers, mix);
+                var session = lease.Pooled.Session;
+                int own = session.Threads;
+                if (threads is int t) session.Threads = Math.Min(own, t);
+                try
+                {
+                    done = Run(lease.Pooled, batch, layers, mix);
+                }
+                finally
+                {
+                    session.Threads = own;
+                }
             }
             foreach (var result in done) results[result.Index - first] = result;
             CollectIfDue();
         }
-        return results;
     }
 
     /// <summary>A full, non-compacting collection once the process has allocated <see cref="CollectAfterBytes"/> since the last one a stream asked for (one thread asks; the others go on).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
 namespace Elmo.Core;
@@ -14,10 +15,15 @@ namespace Elmo.Core;
 /// that many positions in one array reused by every batch and never cleared: rows being sorted by length, a batch's
 /// positions fall on pages a later, longer batch touches anyway, so resident memory is about what the rows of the
 /// longest batch cover (the forward pass writes only the rows' positions, and only those are written out).
+/// With several sessions (<see cref="BatchParallelism"/>), the batches of a window run side by side, one per session,
+/// each with its own output array; every sentence's values go to their fixed place in the file, so the file is the
+/// same bytes whatever the number of sessions and the order in which batches finish.
 /// </remarks>
 internal sealed class BatchWriter
 {
+    private readonly Worker[] _workers;
     private readonly ElmoSession _session;
+    private readonly Lock _lock = new();
     private readonly CorpusFileWriter _writer;
     private readonly EmbedSettings _settings;
     private readonly Action<EmbedProgress> _progress;
@@ -30,23 +36,23 @@ internal sealed class BatchWriter
     private readonly long _totalSentences;
     private readonly long _totalTokens;
     private readonly long _cap;
-    private float[]? _output;
-    private float[]? _mixed;
-    private float[]? _average;
     private long _done;
     private long _tokens;
     private long _allocatedAtCollection;
 
     /// <summary>Sets up the loop for <paramref name="plan"/>.</summary>
-    /// <param name="session">The session (its mode decides sorting and row carry-over).</param>
+    /// <param name="sessions">One session per batch run side by side (their mode decides sorting and row carry-over; a stateful run has one).</param>
     /// <param name="writer">The file.</param>
     /// <param name="settings">Batching, layout, mix.</param>
     /// <param name="plan">What pass 1 found.</param>
     /// <param name="progress">Called after each batch with sentences and tokens done.</param>
     /// <param name="cancellation">Checked before each group of rows.</param>
-    public BatchWriter(ElmoSession session, CorpusFileWriter writer, EmbedSettings settings, CorpusPlan plan, Action<EmbedProgress> progress, CancellationToken cancellation)
+    public BatchWriter(IReadOnlyList<ElmoSession> sessions, CorpusFileWriter writer, EmbedSettings settings, CorpusPlan plan, Action<EmbedProgress> progress, CancellationToken cancellation)
     {
+        var session = sessions[0];
+        if (session.Mode == StateMode.Stateful && sessions.Count > 1) throw new ArgumentException("A stateful run has one session: its batches depend on each other.", nameof(sessions));
         _session = session;
+        _workers = sessions.Select(s => new Worker(s)).ToArray();
         _writer = writer;
         _settings = settings;
         _progress = progress;
@@ -83,47 +89,86 @@ internal sealed class BatchWriter
     {
         if (_pending.Count == 0) return;
         var order = _sort ? [.. _pending.OrderBy(p => p.Sentence.Tokens.Count)] : _pending;
+        var batches = new List<Pending[]>();
         for (int start = 0; start < order.Count; start += _settings.BatchSize)
         {
             int count = Math.Min(_settings.BatchSize, order.Count - start);
-            RunBatch(CollectionsMarshal.AsSpan(order).Slice(start, count).ToArray());
+            batches.Add(CollectionsMarshal.AsSpan(order).Slice(start, count).ToArray());
         }
         _pending.Clear();
+        int workers = Math.Min(_workers.Length, batches.Count);
+        if (workers == 1)
+        {
+            foreach (var batch in batches) RunBatch(_workers[0], batch);
+            return;
+        }
+
+        // Batches side by side: each worker takes the next batch of the window until none is left; the first error
+        // (or the cancellation) stops the others at their next batch and is thrown as it was.
+        int next = -1;
+        ExceptionDispatchInfo? failure = null;
+        var threads = new Thread[workers - 1];
+        void Work(int w)
+        {
+            try
+            {
+                int i;
+                while (Volatile.Read(ref failure) is null && (i = Interlocked.Increment(ref next)) < batches.Count) RunBatch(_workers[w], batches[i]);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+            }
+        }
+        for (int w = 1; w < workers; w++)
+        {
+            int index = w;
+            threads[w - 1] = new Thread(() => Work(index)) { IsBackground = true, Name = "elmo-batch" };
+            threads[w - 1].Start();
+        }
+        Work(0);
+        foreach (var thread in threads) thread.Join();
+        failure?.Throw();
     }
 
-    private void RunBatch(Pending[] batch)
+    private void RunBatch(Worker worker, Pending[] batch)
     {
         int o = 0;
+        long tokens = 0;
         while (o < batch.Length)
         {
             _cancellation.ThrowIfCancellationRequested();
             int end = _wholeBatches ? batch.Length : GroupEnd(batch, o);
             var group = batch[o..end];
             var sentences = group.Select(p => p.Sentence.Tokens).ToArray();
-            var output = _session.Run(sentences, OutputBuffer(group), _sharedTimesteps, firstRow: o);
+            var output = worker.Session.Run(sentences, OutputBuffer(worker, group), _sharedTimesteps, firstRow: o);
             float[]? mixed = null;
             if (_settings.Layout == OutputLayout.Mix)
             {
                 int values = output.BatchSize * output.Timesteps * output.Dim;
-                if (_mixed is null || _mixed.Length < values) _mixed = new float[values];
-                mixed = _mixed;
+                if (worker.Mixed is null || worker.Mixed.Length < values) worker.Mixed = new float[values];
+                mixed = worker.Mixed;
                 _settings.Mix!.Mix(output.Layers.AsSpan(0, (int)output.ValueCount), output.Mask, output.Dim, mixed.AsSpan(0, values));
                 CorpusEmbedder.CheckFinite(_settings.Mix, mixed.AsSpan(0, values));
             }
             for (int b = 0; b < group.Length; b++)
             {
-                Write(group[b].DataOffset, output, b, mixed);
-                _tokens += group[b].Sentence.Tokens.Count;
+                Write(worker, group[b].DataOffset, output, b, mixed);
+                tokens += group[b].Sentence.Tokens.Count;
             }
             o = end;
         }
-        _done += batch.Length;
-        // The GC's budget grows with the weights (hundreds of MB of large arrays), so during a run it would rarely
-        // collect, and every batch's temporaries would stay resident. A full collection after every few MB allocated
-        // lets batches reuse each other's memory; the heap holds nothing per sentence, so each costs the same
-        // whatever the corpus size, and their number follows the work done.
-        if (CorpusEmbedder.CollectionDue(ref _allocatedAtCollection)) GC.Collect();
-        _progress(new EmbedProgress(_done, _totalSentences, _tokens, default, _totalTokens));
+        lock (_lock)
+        {
+            _done += batch.Length;
+            _tokens += tokens;
+            // The GC's budget grows with the weights (hundreds of MB of large arrays), so during a run it would rarely
+            // collect, and every batch's temporaries would stay resident. A full collection after every few MB allocated
+            // lets batches reuse each other's memory; the heap holds nothing per sentence, so each costs the same
+            // whatever the corpus size, and their number follows the work done.
+            if (CorpusEmbedder.CollectionDue(ref _allocatedAtCollection)) GC.Collect();
+            _progress(new EmbedProgress(_done, _totalSentences, _tokens, default, _totalTokens));
+        }
     }
 
     /// <summary>One past the last row of the group starting at <paramref name="start"/>: rows are added while the group's working memory stays within the cap.</summary>
@@ -145,20 +190,20 @@ internal sealed class BatchWriter
         return end;
     }
 
-    /// <summary>The shared output array, grown to hold the group (its pages are touched only where rows are written).</summary>
-    private float[]? OutputBuffer(Pending[] group)
+    /// <summary>The worker's output array, grown to hold the group (its pages are touched only where rows are written).</summary>
+    private float[]? OutputBuffer(Worker worker, Pending[] group)
     {
         var o = _session.Model.Options;
         long timesteps = _sharedTimesteps > 0 ? _sharedTimesteps : group.Max(p => p.Sentence.Tokens.Count) + 2L;
         long values = (long)o.OutputLayers * group.Length * timesteps * o.OutputDim;
         if (values > Array.MaxLength) return null;
         if (_sharedTimesteps > 0) values = (long)o.OutputLayers * Math.Min(_settings.BatchSize, _totalSentences) * timesteps * o.OutputDim;
-        if (_output is null || _output.Length < values) _output = new float[values];
-        return _output;
+        if (worker.Output is null || worker.Output.Length < values) worker.Output = new float[values];
+        return worker.Output;
     }
 
     /// <summary>Writes row <paramref name="row"/>'s values (boundaries left out) from the padded output or its mix: the values and their order are those of <see cref="CorpusEmbedder.Shape"/>.</summary>
-    private void Write(long dataOffset, BiLmOutput output, int row, float[]? mixed)
+    private void Write(Worker worker, long dataOffset, BiLmOutput output, int row, float[]? mixed)
     {
         int layers = output.LayerCount, d = output.Dim, skip = output.IncludesBoundaries ? 1 : 0;
         int n = output.Lengths[row] - 2 * skip;
@@ -178,9 +223,9 @@ internal sealed class BatchWriter
                 _writer.WriteValues(dataOffset, output.Layers.AsSpan((int)(first + (layers - 1) * layerStride), values));
                 break;
             case OutputLayout.Average:
-                if (_average is null || _average.Length < values) _average = new float[values];
-                CorpusEmbedder.AverageLayers(output, row, _average.AsSpan(0, values));
-                _writer.WriteValues(dataOffset, _average.AsSpan(0, values));
+                if (worker.Average is null || worker.Average.Length < values) worker.Average = new float[values];
+                CorpusEmbedder.AverageLayers(output, row, worker.Average.AsSpan(0, values));
+                _writer.WriteValues(dataOffset, worker.Average.AsSpan(0, values));
                 break;
             default:
                 _writer.WriteValues(dataOffset, mixed.AsSpan((int)first, values));
@@ -189,4 +234,16 @@ internal sealed class BatchWriter
     }
 
     private readonly record struct Pending(long Local, InputSentence Sentence, long DataOffset);
+
+    /// <summary>A session and the arrays it reuses from batch to batch.</summary>
+    private sealed class Worker(ElmoSession session)
+    {
+        public ElmoSession Session { get; } = session;
+
+        public float[]? Output { get; set; }
+
+        public float[]? Mixed { get; set; }
+
+        public float[]? Average { get; set; }
+    }
 }

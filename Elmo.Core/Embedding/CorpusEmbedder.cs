@@ -131,8 +131,16 @@ public static class CorpusEmbedder
         // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
         AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
-        var session = model.CreateSession(settings.Mode, settings.WarmState, settings.Threads);
-        session.MaxBatchBytes = settings.MaxBatchBytes;
+        if (settings.ParallelBatches is < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.ParallelBatches, "ParallelBatches must be at least 1, or null to choose.");
+        var parallel = settings.Mode == StateMode.Stateful
+            ? new BatchParallelism(1, settings.Threads ?? Environment.ProcessorCount)
+            : BatchParallelism.Choose(settings.Threads ?? Environment.ProcessorCount, settings.SortByLength ? settings.SortWindowBatches : 1, settings.ParallelBatches);
+        var sessions = new ElmoSession[parallel.Workers];
+        for (int w = 0; w < sessions.Length; w++)
+        {
+            sessions[w] = model.CreateSession(settings.Mode, settings.WarmState, parallel.ThreadsPerWorker);
+            sessions[w].MaxBatchBytes = settings.MaxBatchBytes;
+        }
         var watch = Stopwatch.StartNew();
 
         // Pass 1: check every line and name, measure the output; nothing is computed or written yet.
@@ -152,7 +160,7 @@ public static class CorpusEmbedder
         {
             using var file = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
             var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim);
-            var batches = new BatchWriter(session, writer, settings, plan, p =>
+            var batches = new BatchWriter(sessions, writer, settings, plan, p =>
             {
                 tokens = p.Tokens;
                 progress?.Invoke(p with { Elapsed = watch.Elapsed });

@@ -23,8 +23,17 @@ public sealed record EmbedSettings
     /// <summary>The warm state for <see cref="StateMode.Warm"/>; null for the model's built-in one (<see cref="ElmoModel.WarmState"/>, from the warm-state cache when the model has a weight file).</summary>
     public LstmState? WarmState { get; init; }
 
-    /// <summary>Threads per batch (default: all processors).</summary>
+    /// <summary>Threads of the whole run (default: all processors), shared between the batches that run side by side (<see cref="ParallelBatches"/>).</summary>
     public int? Threads { get; init; }
+
+    /// <summary>
+    /// Batches run side by side, each on its own session with an even share of <see cref="Threads"/>; null (the
+    /// default) chooses from the thread count and the batches of a window (<see cref="BatchParallelism.Choose"/>:
+    /// one batch on all threads up to 2 threads, else a batch per two threads). Each worker holds its own scratch and
+    /// output (memory grows with it). The output is the same bytes whatever the value. Never more than one in
+    /// <see cref="StateMode.Stateful"/> mode, whose batches depend on each other.
+    /// </summary>
+    public int? ParallelBatches { get; init; }
 
     /// <summary>Key datasets by sentence text instead of line index (duplicates are an error; no <c>sentence_to_index</c> is written, as in AllenNLP).</summary>
     public bool UseSentenceKeys { get; init; }

@@ -38,8 +38,8 @@ public sealed class ElmoSession
     /// <summary>The state every sentence starts from in <see cref="StateMode.Warm"/> mode.</summary>
     public LstmState? WarmState { get; }
 
-    /// <summary>Maximum threads one call uses.</summary>
-    public int Threads { get; }
+    /// <summary>Maximum threads one call uses (a pool lowers it while batches run side by side on several sessions).</summary>
+    public int Threads { get; internal set; }
 
     /// <summary>The carried-over states (stateful mode; null before the first batch or after <see cref="Reset"/>). A copy.</summary>
     public LstmState? CarriedState => _carried?.Clone();

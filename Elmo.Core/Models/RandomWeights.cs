@@ -53,6 +53,11 @@ public static class RandomWeights
     /// <returns>The weights.</returns>
     public static ElmoWeights Create(ElmoOptions options, ulong seed) => WeightFileReader.Build(new Generator(seed), options);
 
+    /// <summary>The weights <see cref="Create"/> builds, dataset by dataset in the bilm-tf layout (tests read them unpacked).</summary>
+    /// <param name="seed">Seed.</param>
+    /// <returns>A source of every dataset of <see cref="Layout"/>.</returns>
+    internal static IWeightSource Source(ulong seed) => new Generator(seed);
+
     /// <summary>Writes random weights as a bilm-tf HDF5 file, plus the options JSON beside it.</summary>
     /// <param name="options">The architecture.</param>
     /// <param name="seed">Seed.</param>

@@ -14,9 +14,18 @@ namespace Elmo.Kernels.Gemm;
 /// keep eight or more independent accumulators in flight.
 /// </summary>
 /// <remarks>
-/// Every element of C is accumulated by one fused multiply-add chain over k = 0…K−1 in order,
-/// whatever M, N, the tile it falls in or the number of threads: results are bitwise identical for
-/// any batch composition and on every path (the scalar path uses <see cref="MathF.FusedMultiplyAdd"/>).
+/// <para><b>Accumulation order (the contract every path, tile and thread count keeps).</b> K is cut into blocks of
+/// <see cref="SumBlock"/> from k = 0, the same on every path (the cache blocks, <see cref="KBlock"/>, are multiples of
+/// it and so change nothing). Within a block, each element of C is one fused
+/// multiply-add chain over the block's k in order, <i>starting from zero</i>; the block's sum is then added to C
+/// with one rounding (or stored as it is, for the first block when C is overwritten):
+/// <c>c = (((c₀ + s₀) + s₁) + …)</c>, <c>s_b = fma(a_k, b_k, … fma(a_k₀, b_k₀, 0))</c>. Summing short chains and
+/// then the block sums keeps the rounding error of a long dot product (K = 2048 in the highway layers, 4096 in the
+/// LSTM projection) about √(K / SumBlock) times smaller than one chain over all of K would, at the cost of one
+/// vector add per accumulator per block. Every micro-kernel is called on one accumulation block at a time (never more
+/// than <see cref="SumBlock"/> steps of k), starts its accumulators at zero and ends with <see cref="Flush{TOps, TVec}"/>; results are bitwise identical for any batch composition, thread count and
+/// path (the scalar path uses <see cref="MathF.FusedMultiplyAdd"/>). A kernel retuned for speed must keep this
+/// order: how the k loop is unrolled is free, but not the block boundaries, the zero start, or k order inside a block.</para>
 /// </remarks>
 public static class Gemm
 {
@@ -24,11 +33,20 @@ public static class Gemm
     public const int MicroRows = 6;
 
     /// <summary>
-    /// Greatest depth of one K block: one panel block (depth × panel width) is at most 32 KiB, so 512 up to 256-bit vectors
-    /// and 256 at AVX-512. (512 rather than 256 at AVX2 measured 5–15 % faster at the LSTM shapes on a Zen 3 core: C is
-    /// loaded and stored once per 512 steps of k.)
+    /// Greatest depth of one K block (cache blocking): one panel block (depth × panel width) is at most 32 KiB, so 512 up
+    /// to 256-bit vectors and 256 at AVX-512. (512 rather than 256 at AVX2 measured 5–15 % faster at the LSTM shapes on a
+    /// Zen 3 core: C is loaded and stored once per 512 steps of k.) Always a multiple of <see cref="SumBlock"/>, so the
+    /// cache blocking never changes the accumulation order.
     /// </summary>
     public const int KBlock = 512;
+
+    /// <summary>
+    /// Depth of one accumulation block, the same on every path (it fixes the accumulation order, see the remarks): the
+    /// micro-kernels sum the products of 128 consecutive k from zero, then add that sum to C (in L1: the tile was just
+    /// written). It brings the float32 error of the K = 2048…4096 products below that of PyTorch's OpenBLAS
+    /// (docs/accuracy.md); 64 gave no clear further gain.
+    /// </summary>
+    public const int SumBlock = 128;
 
     /// <summary>Bytes of one panel block (see <see cref="KBlock"/>).</summary>
     private const int PanelBlockBytes = 32 << 10;
@@ -83,6 +101,7 @@ public static class Gemm
             return;
         }
 
+        GemmCounters.Add(2L * m * n * k, b.SizeInBytes);
         int panels = b.PanelCount;
         // Split columns between threads only when each gets enough work to pay for the hand-off.
         long flops = 2L * m * n * k;
@@ -148,7 +167,7 @@ public static class Gemm
         ref float edge = ref MemoryMarshal.GetReference(edgeTile);
         ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
 
-        int kBlock = Math.Min(KBlock, PanelBlockBytes / (sizeof(float) * nr));
+        int kBlock = Math.Min(KBlock, PanelBlockBytes / (sizeof(float) * nr)); // a multiple of SumBlock
         for (int k0 = 0; k0 < k; k0 += kBlock)
         {
             int kc = Math.Min(kBlock, k - k0);
@@ -180,13 +199,19 @@ public static class Gemm
                             {
                                 // The first tile of a panel also prefetches the next panel's block, one line per k.
                                 nint prefetch = i == 0 && q + 1 < panel1 ? panelStride : 0;
-                                Kernel6x1<TOps, TVec>(ref ai, rowStep, kStep, ref bq, kc, ref ci, ldc, load, prefetch);
+                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                {
+                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref ci, ldc, load || s0 > 0, prefetch);
+                                }
                             }
                             else
                             {
                                 // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
                                 EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
-                                Kernel6x1<TOps, TVec>(ref ai, rowStep, kStep, ref bq, kc, ref edge, nr, load, 0);
+                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                {
+                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, nr, load || s0 > 0, 0);
+                                }
                                 EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
                             }
                         }
@@ -206,13 +231,20 @@ public static class Gemm
                     {
                         // Without full tiles (small batches, memory-bound) these also prefetch the next group of panels.
                         nint prefetch = full == 0 && pEnd + group <= panel1 ? group * panelStride : 0;
-                        switch (tail)
+                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
                         {
-                            case 1: Kernel1x4<TOps, TVec>(ref at, ref bp, panelStride, kc, ref cp, nr, load, prefetch); break;
-                            case 2: Kernel2x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load, prefetch); break;
-                            case 3: Kernel3x2<TOps, TVec>(ref at, lda, ref bp, panelStride, kc, ref cp, ldc, nr, load, prefetch); break;
-                            case 4: Kernel4x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load, prefetch); break;
-                            default: Kernel5x1<TOps, TVec>(ref at, lda, ref bp, kc, ref cp, ldc, load, prefetch); break;
+                            ref float a0 = ref Unsafe.Add(ref at, s0);
+                            ref float b0 = ref Unsafe.Add(ref bp, s0 * nr);
+                            int sc = Math.Min(SumBlock, kc - s0);
+                            bool ld = load || s0 > 0;
+                            switch (tail)
+                            {
+                                case 1: Kernel1x4<TOps, TVec>(ref a0, ref b0, panelStride, sc, ref cp, nr, ld, prefetch); break;
+                                case 2: Kernel2x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
+                                case 3: Kernel3x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
+                                case 4: Kernel4x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
+                                default: Kernel5x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
+                            }
                         }
                     }
                     else
@@ -228,12 +260,18 @@ public static class Gemm
                                 ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
                                 if (nc == nr)
                                 {
-                                    Kernel1x1<TOps, TVec>(ref ar, ref bq, kc, ref cr, load);
+                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    {
+                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
+                                    }
                                 }
                                 else
                                 {
                                     EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
-                                    Kernel1x1<TOps, TVec>(ref ar, ref bq, kc, ref edge, load);
+                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    {
+                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
+                                    }
                                     EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
                                 }
                             }
@@ -242,6 +280,18 @@ public static class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Ends a micro-kernel's block for one vector of C: the block's sums <paramref name="x"/> (accumulated from zero) are
+    /// added to C when <paramref name="load"/> (C holds earlier blocks or the caller's values), else stored as they are.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Flush<TOps, TVec>(TVec x, ref float c, bool load)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        TOps.Store(load ? TOps.Add(TOps.Load(ref c), x) : x, ref c);
     }
 
     /// <summary>Prefetches one k-row of a panel (<paramref name="nr"/> floats: one cache line, two at AVX-512).</summary>
@@ -320,19 +370,7 @@ public static class Gemm
         ref float c4 = ref Unsafe.Add(ref c, 4 * (nint)ldc);
         ref float c5 = ref Unsafe.Add(ref c, 5 * (nint)ldc);
         TVec x00, x01, x10, x11, x20, x21, x30, x31, x40, x41, x50, x51;
-        if (load)
-        {
-            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w));
-            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w));
-            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w));
-            x30 = TOps.Load(ref c3); x31 = TOps.Load(ref Unsafe.Add(ref c3, w));
-            x40 = TOps.Load(ref c4); x41 = TOps.Load(ref Unsafe.Add(ref c4, w));
-            x50 = TOps.Load(ref c5); x51 = TOps.Load(ref Unsafe.Add(ref c5, w));
-        }
-        else
-        {
-            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = x50 = x51 = TOps.Zero;
-        }
+        x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = x50 = x51 = TOps.Zero;
 
         // Two row pointers, so every A operand is base + {0, 1, 2}·rowStep: no address arithmetic in the loop.
         ref float a0 = ref a;
@@ -408,12 +446,12 @@ public static class Gemm
             bk = ref Unsafe.Add(ref bk, nr);
         }
 
-        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
-        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w));
-        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w));
-        TOps.Store(x30, ref c3); TOps.Store(x31, ref Unsafe.Add(ref c3, w));
-        TOps.Store(x40, ref c4); TOps.Store(x41, ref Unsafe.Add(ref c4, w));
-        TOps.Store(x50, ref c5); TOps.Store(x51, ref Unsafe.Add(ref c5, w));
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load);
+        Flush<TOps, TVec>(x10, ref c1, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c1, w), load);
+        Flush<TOps, TVec>(x20, ref c2, load); Flush<TOps, TVec>(x21, ref Unsafe.Add(ref c2, w), load);
+        Flush<TOps, TVec>(x30, ref c3, load); Flush<TOps, TVec>(x31, ref Unsafe.Add(ref c3, w), load);
+        Flush<TOps, TVec>(x40, ref c4, load); Flush<TOps, TVec>(x41, ref Unsafe.Add(ref c4, w), load);
+        Flush<TOps, TVec>(x50, ref c5, load); Flush<TOps, TVec>(x51, ref Unsafe.Add(ref c5, w), load);
     }
 
     // 5 rows × 1 panel: 10 accumulators + 2 B + 1 broadcast = 13 registers.
@@ -430,18 +468,7 @@ public static class Gemm
         ref float c3 = ref Unsafe.Add(ref c, 3 * (nint)ldc);
         ref float c4 = ref Unsafe.Add(ref c, 4 * (nint)ldc);
         TVec x00, x01, x10, x11, x20, x21, x30, x31, x40, x41;
-        if (load)
-        {
-            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w));
-            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w));
-            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w));
-            x30 = TOps.Load(ref c3); x31 = TOps.Load(ref Unsafe.Add(ref c3, w));
-            x40 = TOps.Load(ref c4); x41 = TOps.Load(ref Unsafe.Add(ref c4, w));
-        }
-        else
-        {
-            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = TOps.Zero;
-        }
+        x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = TOps.Zero;
 
         ref float a0 = ref a;
         ref float a3 = ref Unsafe.Add(ref a, 3 * s);
@@ -465,11 +492,11 @@ public static class Gemm
             bk = ref Unsafe.Add(ref bk, nr);
         }
 
-        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
-        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w));
-        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w));
-        TOps.Store(x30, ref c3); TOps.Store(x31, ref Unsafe.Add(ref c3, w));
-        TOps.Store(x40, ref c4); TOps.Store(x41, ref Unsafe.Add(ref c4, w));
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load);
+        Flush<TOps, TVec>(x10, ref c1, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c1, w), load);
+        Flush<TOps, TVec>(x20, ref c2, load); Flush<TOps, TVec>(x21, ref Unsafe.Add(ref c2, w), load);
+        Flush<TOps, TVec>(x30, ref c3, load); Flush<TOps, TVec>(x31, ref Unsafe.Add(ref c3, w), load);
+        Flush<TOps, TVec>(x40, ref c4, load); Flush<TOps, TVec>(x41, ref Unsafe.Add(ref c4, w), load);
     }
 
     // 4 rows × 1 panel: 8 accumulators + 2 B + 1 broadcast = 11 registers.
@@ -485,17 +512,7 @@ public static class Gemm
         ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
         ref float c3 = ref Unsafe.Add(ref c, 3 * (nint)ldc);
         TVec x00, x01, x10, x11, x20, x21, x30, x31;
-        if (load)
-        {
-            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w));
-            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w));
-            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w));
-            x30 = TOps.Load(ref c3); x31 = TOps.Load(ref Unsafe.Add(ref c3, w));
-        }
-        else
-        {
-            x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = TOps.Zero;
-        }
+        x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = TOps.Zero;
 
         ref float a0 = ref a;
         ref float a2 = ref Unsafe.Add(ref a, 2 * s);
@@ -517,10 +534,10 @@ public static class Gemm
             bk = ref Unsafe.Add(ref bk, nr);
         }
 
-        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w));
-        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w));
-        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w));
-        TOps.Store(x30, ref c3); TOps.Store(x31, ref Unsafe.Add(ref c3, w));
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load);
+        Flush<TOps, TVec>(x10, ref c1, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c1, w), load);
+        Flush<TOps, TVec>(x20, ref c2, load); Flush<TOps, TVec>(x21, ref Unsafe.Add(ref c2, w), load);
+        Flush<TOps, TVec>(x30, ref c3, load); Flush<TOps, TVec>(x31, ref Unsafe.Add(ref c3, w), load);
     }
 
     // 3 rows × 2 panels: 12 accumulators + 2 B + 1 broadcast = 15 registers (B reloaded per panel half).
@@ -535,16 +552,7 @@ public static class Gemm
         ref float c1 = ref Unsafe.Add(ref c, ldc);
         ref float c2 = ref Unsafe.Add(ref c, 2 * (nint)ldc);
         TVec x00, x01, x02, x03, x10, x11, x12, x13, x20, x21, x22, x23;
-        if (load)
-        {
-            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w)); x02 = TOps.Load(ref Unsafe.Add(ref c0, 2 * w)); x03 = TOps.Load(ref Unsafe.Add(ref c0, 3 * w));
-            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w)); x12 = TOps.Load(ref Unsafe.Add(ref c1, 2 * w)); x13 = TOps.Load(ref Unsafe.Add(ref c1, 3 * w));
-            x20 = TOps.Load(ref c2); x21 = TOps.Load(ref Unsafe.Add(ref c2, w)); x22 = TOps.Load(ref Unsafe.Add(ref c2, 2 * w)); x23 = TOps.Load(ref Unsafe.Add(ref c2, 3 * w));
-        }
-        else
-        {
-            x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = x20 = x21 = x22 = x23 = TOps.Zero;
-        }
+        x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = x20 = x21 = x22 = x23 = TOps.Zero;
 
         ref float a0 = ref a;
         ref float bk = ref b;
@@ -571,9 +579,9 @@ public static class Gemm
         }
 
         // Panel q's columns are C columns q·nr…; the second panel starts nr columns to the right.
-        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w)); TOps.Store(x02, ref Unsafe.Add(ref c0, nr)); TOps.Store(x03, ref Unsafe.Add(ref c0, nr + w));
-        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w)); TOps.Store(x12, ref Unsafe.Add(ref c1, nr)); TOps.Store(x13, ref Unsafe.Add(ref c1, nr + w));
-        TOps.Store(x20, ref c2); TOps.Store(x21, ref Unsafe.Add(ref c2, w)); TOps.Store(x22, ref Unsafe.Add(ref c2, nr)); TOps.Store(x23, ref Unsafe.Add(ref c2, nr + w));
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load); Flush<TOps, TVec>(x02, ref Unsafe.Add(ref c0, nr), load); Flush<TOps, TVec>(x03, ref Unsafe.Add(ref c0, nr + w), load);
+        Flush<TOps, TVec>(x10, ref c1, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c1, w), load); Flush<TOps, TVec>(x12, ref Unsafe.Add(ref c1, nr), load); Flush<TOps, TVec>(x13, ref Unsafe.Add(ref c1, nr + w), load);
+        Flush<TOps, TVec>(x20, ref c2, load); Flush<TOps, TVec>(x21, ref Unsafe.Add(ref c2, w), load); Flush<TOps, TVec>(x22, ref Unsafe.Add(ref c2, nr), load); Flush<TOps, TVec>(x23, ref Unsafe.Add(ref c2, nr + w), load);
     }
 
     // 2 rows × 2 panels: 8 accumulators + 4 B + 2 broadcasts = 14 registers.
@@ -587,15 +595,7 @@ public static class Gemm
         ref float c0 = ref c;
         ref float c1 = ref Unsafe.Add(ref c, ldc);
         TVec x00, x01, x02, x03, x10, x11, x12, x13;
-        if (load)
-        {
-            x00 = TOps.Load(ref c0); x01 = TOps.Load(ref Unsafe.Add(ref c0, w)); x02 = TOps.Load(ref Unsafe.Add(ref c0, nr)); x03 = TOps.Load(ref Unsafe.Add(ref c0, nr + w));
-            x10 = TOps.Load(ref c1); x11 = TOps.Load(ref Unsafe.Add(ref c1, w)); x12 = TOps.Load(ref Unsafe.Add(ref c1, nr)); x13 = TOps.Load(ref Unsafe.Add(ref c1, nr + w));
-        }
-        else
-        {
-            x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = TOps.Zero;
-        }
+        x00 = x01 = x02 = x03 = x10 = x11 = x12 = x13 = TOps.Zero;
 
         ref float a0 = ref a;
         ref float bk = ref b;
@@ -619,8 +619,8 @@ public static class Gemm
             bl = ref Unsafe.Add(ref bl, nr);
         }
 
-        TOps.Store(x00, ref c0); TOps.Store(x01, ref Unsafe.Add(ref c0, w)); TOps.Store(x02, ref Unsafe.Add(ref c0, nr)); TOps.Store(x03, ref Unsafe.Add(ref c0, nr + w));
-        TOps.Store(x10, ref c1); TOps.Store(x11, ref Unsafe.Add(ref c1, w)); TOps.Store(x12, ref Unsafe.Add(ref c1, nr)); TOps.Store(x13, ref Unsafe.Add(ref c1, nr + w));
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load); Flush<TOps, TVec>(x02, ref Unsafe.Add(ref c0, nr), load); Flush<TOps, TVec>(x03, ref Unsafe.Add(ref c0, nr + w), load);
+        Flush<TOps, TVec>(x10, ref c1, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c1, w), load); Flush<TOps, TVec>(x12, ref Unsafe.Add(ref c1, nr), load); Flush<TOps, TVec>(x13, ref Unsafe.Add(ref c1, nr + w), load);
     }
 
     // 1 row × 4 panels (the whole product at batch size 1): 8 accumulators + 8 B loads folded into the FMAs + 1 broadcast.
@@ -631,17 +631,7 @@ public static class Gemm
     {
         int w = TOps.Width;
         TVec x0, x1, x2, x3, x4, x5, x6, x7;
-        if (load)
-        {
-            x0 = TOps.Load(ref c); x1 = TOps.Load(ref Unsafe.Add(ref c, w));
-            x2 = TOps.Load(ref Unsafe.Add(ref c, nr)); x3 = TOps.Load(ref Unsafe.Add(ref c, nr + w));
-            x4 = TOps.Load(ref Unsafe.Add(ref c, 2 * nr)); x5 = TOps.Load(ref Unsafe.Add(ref c, 2 * nr + w));
-            x6 = TOps.Load(ref Unsafe.Add(ref c, 3 * nr)); x7 = TOps.Load(ref Unsafe.Add(ref c, 3 * nr + w));
-        }
-        else
-        {
-            x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = TOps.Zero;
-        }
+        x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = TOps.Zero;
 
         ref float b0 = ref b;
         ref float b1 = ref Unsafe.Add(ref b, panelStride);
@@ -667,10 +657,10 @@ public static class Gemm
             b3 = ref Unsafe.Add(ref b3, nr);
         }
 
-        TOps.Store(x0, ref c); TOps.Store(x1, ref Unsafe.Add(ref c, w));
-        TOps.Store(x2, ref Unsafe.Add(ref c, nr)); TOps.Store(x3, ref Unsafe.Add(ref c, nr + w));
-        TOps.Store(x4, ref Unsafe.Add(ref c, 2 * nr)); TOps.Store(x5, ref Unsafe.Add(ref c, 2 * nr + w));
-        TOps.Store(x6, ref Unsafe.Add(ref c, 3 * nr)); TOps.Store(x7, ref Unsafe.Add(ref c, 3 * nr + w));
+        Flush<TOps, TVec>(x0, ref c, load); Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
+        Flush<TOps, TVec>(x2, ref Unsafe.Add(ref c, nr), load); Flush<TOps, TVec>(x3, ref Unsafe.Add(ref c, nr + w), load);
+        Flush<TOps, TVec>(x4, ref Unsafe.Add(ref c, 2 * nr), load); Flush<TOps, TVec>(x5, ref Unsafe.Add(ref c, 2 * nr + w), load);
+        Flush<TOps, TVec>(x6, ref Unsafe.Add(ref c, 3 * nr), load); Flush<TOps, TVec>(x7, ref Unsafe.Add(ref c, 3 * nr + w), load);
     }
 
     // 1 row × 1 panel, for leftovers at the right edge: same FMA chain per element as every other kernel.
@@ -680,8 +670,7 @@ public static class Gemm
         where TVec : struct
     {
         int w = TOps.Width, nr = 2 * w;
-        TVec x0 = load ? TOps.Load(ref c) : TOps.Zero;
-        TVec x1 = load ? TOps.Load(ref Unsafe.Add(ref c, w)) : TOps.Zero;
+        TVec x0 = TOps.Zero, x1 = TOps.Zero;
         ref float bk = ref b;
         for (int k = 0; k < kc; k++)
         {
@@ -690,7 +679,7 @@ public static class Gemm
             x1 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref bk, w)), x1);
             bk = ref Unsafe.Add(ref bk, nr);
         }
-        TOps.Store(x0, ref c);
-        TOps.Store(x1, ref Unsafe.Add(ref c, w));
+        Flush<TOps, TVec>(x0, ref c, load);
+        Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
     }
 }

@@ -63,6 +63,11 @@ public class EmbedderTests
             Assert.That(results[i].ToArray(), Is.EqualTo(data), $"sentence {i}: {choice} in {mode} mode");
             Assert.That(results[i].Tokens, Is.SameAs(corpus[i]));
         }
+
+        // Batches side by side (three sessions, one thread each): the same bits, in input order.
+        var parallel = new ElmoEmbedder(Model, mode) { SortWindowBatches = 4, ParallelBatches = 3 }.EmbedSentences(corpus, batchSize: 4, layers: choice).ToList();
+        Assert.That(parallel.Select(r => r.Index), Is.EqualTo(results.Select(r => r.Index)));
+        for (int i = 0; i < corpus.Count; i++) Assert.That(parallel[i].ToArray(), Is.EqualTo(results[i].ToArray()), $"sentence {i}, batches side by side");
     }
 
     [Test]
@@ -193,10 +198,12 @@ public class EmbedderTests
     }
 
     [Test]
-    public void CancellingAStreamStopsItBetweenBatches()
+    [TestCase(null)]
+    [TestCase(3)]
+    public void CancellingAStreamStopsItBetweenBatches(int? parallelBatches)
     {
         var corpus = Enumerable.Repeat(Corpus()[0], 200).ToList();
-        var embedder = new ElmoEmbedder(Model);
+        var embedder = new ElmoEmbedder(Model) { ParallelBatches = parallelBatches };
         using var cancel = new CancellationTokenSource();
         int seen = 0;
         Assert.Throws<OperationCanceledException>(() =>
@@ -233,6 +240,7 @@ public class EmbedderTests
         Assert.Throws<ArgumentException>(() => LayerChoice.Mix([float.NaN, 0, 0]));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ElmoEmbedder(Model) { SortWindowBatches = 0 });
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ElmoEmbedder(Model) { CollectAfterBytes = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ElmoEmbedder(Model) { ParallelBatches = 0 });
         Assert.That(new ElmoEmbedder(Model) { CollectAfterBytes = null }.CollectAfterBytes, Is.Null);
         Assert.That(LayerChoice.Mix([0f, 1f, 1f], 0.5f, layerNorm: true).ToString(), Is.EqualTo("--mix 0,1,1 --gamma 0.5 --layer-norm"));
     }

@@ -34,6 +34,30 @@ public partial class BenchCommandTests
         Assert.That(double.Parse(median.Groups["s"].Value, CultureInfo.InvariantCulture), Is.EqualTo(seconds[1]).Within(0.006), "the median pass");
         Assert.That(o, Does.Match(@"stages \(median s, share of the pass\): char CNN [\d.]+ \(\d+ ?%\), highway\+projection [\d.]+ \(\d+ ?%\), LSTM [\d.]+ \(\d+ ?%\), other [\d.]+"));
         Assert.That(o, Does.Match(@"peak resident memory: [1-9]\d* MB"));
+        // Batch 1 over the first sentences, then the machine's limits and the fractions of ceiling and floor.
+        Assert.That(Regex.Matches(o, @"batch 1, pass \d/3: [\d.]+ s/sentence, \d+ tokens/s"), Has.Count.EqualTo(3), o);
+        Assert.That(o, Does.Match(@"batch 1, median of 3: [\d.]+ s/sentence \(min [\d.]+, max [\d.]+\) over the first 4 sentences \(21 tokens\)"));
+        var limits = Regex.Match(o, @"machine limits, measured now \(best of 5\): fp32 FMA peak (?<p1>[\d.]+) GFLOP/s on 1 thread, (?<p>[\d.]+) on 1 \((Scalar|Vector\d+)\); memory read (?<b1>[\d.]+) GB/s on 1 thread, [\d.]+ on 1");
+        Assert.That(limits.Success, o);
+        Assert.That(double.Parse(limits.Groups["p1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.5), "a real FMA rate");
+        Assert.That(double.Parse(limits.Groups["b1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.1), "a real bandwidth");
+        var compute = Regex.Match(o, @"compute: (?<mf>[\d.]+) MFLOP per token executed \(GEMMs\), [\d.]+ GFLOP/s; ceiling \d+ tokens/s at [\d.]+ GFLOP/s: [\d.]+ ?% of the compute ceiling");
+        Assert.That(compute.Success, o);
+        Assert.That(double.Parse(compute.Groups["mf"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "the GEMMs were counted");
+        Assert.That(o, Does.Match(@"batch 1: [\d.]+ MB of weights read per sentence \([\d.]+ MB per token\); bandwidth floor [\d.]+ s/sentence at [\d.]+ GB/s: [\d.]+x the floor"));
+    }
+
+    [Test]
+    public void RunsBatchesSideBySideAndSkipsWhatItIsToldTo()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "The cat sat on the mat .\nA dog barked .\nIt rained all day long in the town .\nHi\n");
+        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--batch-size", "1", "--repetitions", "1", "--threads", "2", "--parallel-batches", "2", "--latency-sentences", "0", "--no-calibration");
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Contain("threads 2 (2 batches side by side, 1 threads each; stage times summed over them)"));
+        Assert.That(result.Out, Does.Contain("stages (median s summed over the batches side by side, share of the pass)"));
+        Assert.That(result.Out, Does.Not.Contain("batch 1,"));
+        Assert.That(result.Out, Does.Not.Contain("machine limits"));
     }
 
     [Test]
@@ -41,7 +65,7 @@ public partial class BenchCommandTests
     {
         using var dir = new TempDir();
         string corpus = dir.Write("corpus.txt", "one two three\nfour\nfive six\nseven eight nine ten\n");
-        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--sentences", "3", "--sort-by-length", "--repetitions", "1");
+        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--sentences", "3", "--sort-by-length", "--repetitions", "1", "--no-calibration");
         Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
         Assert.That(result.Out, Does.Contain("3 sentences, 6 tokens; batch size 64, 1 batches, sorted by length"));
     }
@@ -51,7 +75,7 @@ public partial class BenchCommandTests
     {
         using var dir = new TempDir();
         string corpus = dir.Write("corpus.txt", "hello world\n");
-        var result = CliHarness.Run(["bench", "--corpus", corpus, "--repetitions", "1", .. CliHarness.FixtureModel]);
+        var result = CliHarness.Run(["bench", "--corpus", corpus, "--repetitions", "1", "--no-calibration", .. CliHarness.FixtureModel]);
         Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
         Assert.That(result.Out, Does.Contain("model: " + Reference.FixtureWeights));
     }
@@ -60,6 +84,8 @@ public partial class BenchCommandTests
     [TestCase("--repetitions", "0")]
     [TestCase("--sentences", "0")]
     [TestCase("--threads", "0")]
+    [TestCase("--parallel-batches", "0")]
+    [TestCase("--latency-sentences", "-1")]
     [TestCase("--preset", "huge")]
     public void BadNumbersAndNamesAreUsageErrors(string flag, string value)
     {

@@ -6,6 +6,51 @@ namespace Elmo.Tests.Cli;
 /// <summary>The bulk-embedding API behind <c>elmo embed</c>.</summary>
 public class CorpusEmbedderTests
 {
+    [TestCase(OutputLayout.All, StateMode.Warm)]
+    [TestCase(OutputLayout.Top, StateMode.Stateless)]
+    [TestCase(OutputLayout.Average, StateMode.Warm)]
+    [TestCase(OutputLayout.Mix, StateMode.Stateless)]
+    [TestCase(OutputLayout.All, StateMode.Stateful)]
+    public void BatchesSideBySideWriteTheSameBytes(OutputLayout layout, StateMode mode)
+    {
+        // Several sessions run the batches of a window at once and write each sentence to its place: the file must be
+        // the bytes one session writes, whatever order the batches finish in.
+        using var dir = new TempDir();
+        var words = "the cat sat on a mat while it rained all day long in town .".Split(' ');
+        IReadOnlyList<IReadOnlyList<string>> sentences = Enumerable.Range(0, 60).Select(i => (IReadOnlyList<string>)words.Take(1 + (i * 7) % words.Length).ToArray()).ToArray();
+        var mix = layout == OutputLayout.Mix ? new ScalarMix(3, [0.5f, -1f, 2f], gamma: 0.75f, layerNorm: false) : null;
+        var one = new EmbedSettings { Layout = layout, Mix = mix, Mode = mode, BatchSize = 3, SortWindowBatches = 8, Threads = 2, ParallelBatches = 1 };
+        CorpusEmbedder.Run(Reference.TinyModel, CorpusInput.FromTokens(sentences), dir.File("one.hdf5"), one);
+        foreach (int workers in new[] { 2, 3 })
+        {
+            var reports = new List<EmbedProgress>();
+            var done = CorpusEmbedder.Run(Reference.TinyModel, CorpusInput.FromTokens(sentences), dir.File($"{workers}.hdf5"), one with { ParallelBatches = workers }, reports.Add);
+            Assert.That(File.ReadAllBytes(dir.File($"{workers}.hdf5")), Is.EqualTo(File.ReadAllBytes(dir.File("one.hdf5"))), $"{workers} batches side by side");
+            Assert.That(done.Sentences, Is.EqualTo(60));
+            Assert.That(reports.Select(r => r.Sentences), Is.Ordered, "progress only moves forward");
+            Assert.That(reports.Last().Tokens, Is.EqualTo(sentences.Sum(s => s.Count)));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => CorpusEmbedder.Run(Reference.TinyModel, CorpusInput.FromTokens(sentences), dir.File("bad.hdf5"), one with { ParallelBatches = 0 }));
+    }
+
+    [Test]
+    public void BatchesRunSideBySideOnlyBeyondTwoThreads()
+    {
+        // 2 cores: one batch at a time on both (the two LSTM directions side by side), exactly as before.
+        Assert.That(BatchParallelism.Choose(2, 16), Is.EqualTo(new BatchParallelism(1, 2)));
+        Assert.That(BatchParallelism.Choose(1, 16), Is.EqualTo(new BatchParallelism(1, 1)));
+        // More cores: a batch per two threads, as many as there are batches; a lone batch keeps every thread.
+        Assert.That(BatchParallelism.Choose(4, 16), Is.EqualTo(new BatchParallelism(2, 2)));
+        Assert.That(BatchParallelism.Choose(16, 16), Is.EqualTo(new BatchParallelism(8, 2)));
+        Assert.That(BatchParallelism.Choose(16, 3), Is.EqualTo(new BatchParallelism(3, 5)));
+        Assert.That(BatchParallelism.Choose(16, 1), Is.EqualTo(new BatchParallelism(1, 16)));
+        Assert.That(BatchParallelism.Choose(5, 16), Is.EqualTo(new BatchParallelism(2, 2)));
+        // Forced: the threads shared evenly, never more workers than batches.
+        Assert.That(BatchParallelism.Choose(2, 16, forced: 2), Is.EqualTo(new BatchParallelism(2, 1)));
+        Assert.That(BatchParallelism.Choose(2, 1, forced: 4), Is.EqualTo(new BatchParallelism(1, 2)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BatchParallelism.Choose(0, 1));
+    }
+
     [Test]
     public void WarmIsTheDefaultModeOfEmbedSettings()
     {

@@ -7,7 +7,8 @@ namespace Elmo.Tests.Kernels;
 /// <summary>
 /// <see cref="Gemm.Multiply"/> against <see cref="GemmReference"/> on every path (natively where this machine has it,
 /// else on emulated vectors), every tail length of N, M and K from 1 to 256, strides, threads, and the bitwise
-/// determinism the design promises (one FMA chain per element in k order).
+/// determinism the design promises (per element: one FMA chain from zero per block of <see cref="Gemm.SumBlock"/> k,
+/// in k order, the block sums added to C in order).
 /// </summary>
 public class GemmTests
 {
@@ -100,8 +101,8 @@ public class GemmTests
     [Test]
     public void AllPathsAreBitwiseIdentical()
     {
-        // Each element is one fused multiply-add chain over k in order on every path (the scalar path uses
-        // MathF.FusedMultiplyAdd), so the paths agree to the bit, emulated ones included.
+        // Each element is the same sum of the same fused multiply-add chains (one per block of Gemm.SumBlock k, in order)
+        // on every path (the scalar path uses MathF.FusedMultiplyAdd), so the paths agree to the bit, emulated ones included.
         foreach (var (m, k, n) in new[] { (1, 1, 1), (7, 300, 45), (20, 513, 70), (64, 64, 100) })
         {
             var a = Uniform(m * k, m + k);

@@ -4,9 +4,12 @@ using PureHDF;
 namespace Elmo.Tests.Support;
 
 /// <summary>
-/// A textbook biLM written straight from the bilm-tf equations, in double precision with plain loops,
-/// reading the HDF5 datasets by name. Slow and obviously correct; the engine is checked against it on
-/// architectures the reference data does not cover.
+/// A textbook biLM written straight from the bilm-tf equations, every stage in double precision with plain loops
+/// (the float32 weights widened exactly), reading the datasets by name. Slow and obviously correct: the engine is
+/// checked against it on architectures the reference data does not cover, and it is the float64 oracle of
+/// <c>Float64OracleTests</c>. Matrix loops run over rows of the bilm-tf layout (contiguous), so the full-size
+/// model takes seconds per sentence, not minutes; in double precision the order of the sums does not matter at
+/// the float32 scale.
 /// </summary>
 internal sealed class NaiveBiLm
 {
@@ -22,6 +25,20 @@ internal sealed class NaiveBiLm
             _w[name] = file.Dataset(name).Read<float[]>();
         }
     }
+
+    /// <summary>The weights of <see cref="RandomWeights.Create"/> with <paramref name="seed"/>, without a file.</summary>
+    public NaiveBiLm(ElmoOptions options, ulong seed)
+    {
+        _o = options;
+        var source = RandomWeights.Source(seed);
+        foreach (var (name, shape) in RandomWeights.Layout(options))
+        {
+            _w[name] = source.Read(name, shape);
+        }
+    }
+
+    /// <summary>The dataset <paramref name="name"/> of the bilm-tf layout.</summary>
+    public float[] Weight(string name) => _w[name];
 
     /// <summary>Token representation (P) of one token.</summary>
     public double[] Token(string token)
@@ -62,24 +79,27 @@ internal sealed class NaiveBiLm
         {
             var wt = _w[$"CNN_high_{l}/W_transform"]; var bt = _w[$"CNN_high_{l}/b_transform"];
             var wc = _w[$"CNN_high_{l}/W_carry"]; var bc = _w[$"CNN_high_{l}/b_carry"];
+            var t = bt.Select(v => (double)v).ToArray();
+            var c = bc.Select(v => (double)v).ToArray();
+            for (int i = 0; i < nf; i++)
+            {
+                for (int j = 0; j < nf; j++) { t[j] += h[i] * wt[i * nf + j]; c[j] += h[i] * wc[i * nf + j]; }
+            }
             var y = new double[nf];
             for (int j = 0; j < nf; j++)
             {
-                double t = bt[j], c = bc[j];
-                for (int i = 0; i < nf; i++) { t += h[i] * wt[i * nf + j]; c += h[i] * wc[i * nf + j]; }
-                double g = 1 / (1 + Math.Exp(-c));
-                y[j] = g * Math.Max(0, t) + (1 - g) * h[j];
+                double g = 1 / (1 + Math.Exp(-c[j]));
+                y[j] = g * Math.Max(0, t[j]) + (1 - g) * h[j];
             }
             h = y;
         }
         if (!_o.HasProjection) return h;
         int pdim = _o.Lstm.ProjectionDim;
         var wp = _w["CNN_proj/W_proj"]; var bp = _w["CNN_proj/b_proj"];
-        var r = new double[pdim];
-        for (int j = 0; j < pdim; j++)
+        var r = bp.Select(v => (double)v).ToArray();
+        for (int i = 0; i < nf; i++)
         {
-            r[j] = bp[j];
-            for (int i = 0; i < nf; i++) r[j] += h[i] * wp[i * pdim + j];
+            for (int j = 0; j < pdim; j++) r[j] += h[i] * wp[i * pdim + j];
         }
         return r;
     }
@@ -108,13 +128,11 @@ internal sealed class NaiveBiLm
                 {
                     int t = dir == 0 ? step : n - 1 - step;
                     var x = inputs[dir][t];
-                    var z = new double[4 * c];
-                    for (int j = 0; j < 4 * c; j++)
+                    var z = bias.Select(v => (double)v).ToArray();
+                    for (int i = 0; i < 2 * p; i++)
                     {
-                        double s = bias[j];
-                        for (int i = 0; i < p; i++) s += x[i] * w0[i * 4 * c + j];
-                        for (int i = 0; i < p; i++) s += h[i] * w0[(p + i) * 4 * c + j];
-                        z[j] = s;
+                        double xi = i < p ? x[i] : h[i - p];
+                        for (int j = 0; j < 4 * c; j++) z[j] += xi * w0[i * 4 * c + j];
                     }
                     var hpre = new double[c];
                     for (int j = 0; j < c; j++)
@@ -125,12 +143,13 @@ internal sealed class NaiveBiLm
                         hpre[j] = og * Math.Tanh(cell[j]);
                     }
                     var hn = new double[p];
-                    for (int j = 0; j < p; j++)
+                    for (int i = 0; i < c; i++)
                     {
-                        double s = 0;
-                        for (int i = 0; i < c; i++) s += hpre[i] * wp[i * p + j];
-                        if (_o.Lstm.ProjectionClip is float pc) s = Math.Clamp(s, -pc, pc);
-                        hn[j] = s;
+                        for (int j = 0; j < p; j++) hn[j] += hpre[i] * wp[i * p + j];
+                    }
+                    if (_o.Lstm.ProjectionClip is float pc)
+                    {
+                        for (int j = 0; j < p; j++) hn[j] = Math.Clamp(hn[j], -pc, pc);
                     }
                     h = hn;
                     outs[dir][t] = l > 0 && _o.Lstm.UseSkipConnections ? hn.Zip(x, (a, b) => a + b).ToArray() : hn;
