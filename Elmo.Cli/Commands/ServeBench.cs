@@ -77,7 +77,7 @@ internal static class ServeBench
                 GC.Collect();
                 var cpu = Environment.CpuUsage.TotalTime;
                 var done = CorpusEmbedder.Run(elmo, CorpusInput.FromSentences(lines), offlinePath, embedSettings, cancellationToken: console.Cancellation);
-                double cpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds;
+                double cpuSeconds = Math.Max(1e-3, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
                 offline.Add(tokens / done.Elapsed.TotalSeconds);
                 offlineCpu.Add(tokens / cpuSeconds);
                 o.WriteLine(Invariant($"round {round}/{settings.Rounds}: offline elmo embed {tokens / done.Elapsed.TotalSeconds:F0} tokens/s ({done.Elapsed.TotalSeconds:F2} s; CPU {cpuSeconds:F2} s, {tokens / cpuSeconds:F0} tokens per CPU-second)"));
@@ -87,7 +87,7 @@ internal static class ServeBench
                     lock (batches) batches.Clear();
                     cpu = Environment.CpuUsage.TotalTime;
                     var run = Load(client, sentences, c, settings.RequestSentences, format, console.Cancellation);
-                    cpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds;
+                    cpuSeconds = Math.Max(1e-3, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
                     double meanBatch;
                     lock (batches) meanBatch = batches.Count == 0 ? 0 : batches.Average(b => b.Sentences);
                     run = run with { MeanBatch = meanBatch, CpuSeconds = cpuSeconds };

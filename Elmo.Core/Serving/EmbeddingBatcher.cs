@@ -3,11 +3,12 @@ using System.Diagnostics;
 namespace Elmo.Core;
 
 /// <summary>
-/// Dynamic batching for a service: concurrent callers' requests wait in one bounded queue; each worker takes the
-/// sentences of the oldest requests, up to <see cref="BatcherOptions.MaxBatchTokens"/> tokens and
-/// <see cref="BatcherOptions.MaxBatchSentences"/> sentences, waiting at most <see cref="BatcherOptions.MaxWait"/>
-/// for a batch to fill, runs them as one batch on a session of the embedder's pool, and hands each request its own
-/// sentences' results. A request may be split between batches at sentence boundaries.
+/// Dynamic batching for a service: concurrent callers' requests wait in one bounded queue; each worker takes a batch
+/// of up to <see cref="BatcherOptions.MaxBatchTokens"/> tokens and <see cref="BatcherOptions.MaxBatchSentences"/>
+/// sentences, waiting at most <see cref="BatcherOptions.MaxWait"/> for it to fill, runs it on a session of the
+/// embedder's pool, and hands each request its own sentences' results. When more than one batch waits, the batch is
+/// the waiting sentences of similar length around the oldest one (as <c>elmo embed</c> sorts by length), so a request
+/// may be split between batches at sentence boundaries; the oldest waiting sentence always runs next.
 /// </summary>
 /// <remarks>
 /// <para>Warm and stateless results do not depend on batching, so every request gets, bit for bit, what
@@ -205,8 +206,9 @@ public sealed class EmbeddingBatcher : IDisposable
             {
                 _queue.Remove(job.Node);
                 job.Node = null;
-                _queuedSentences -= job.Sentences.Length - job.Next;
+                _queuedSentences -= job.Untaken;
                 _queuedTokens -= job.UntakenTokens;
+                job.Untaken = 0;
                 job.UntakenTokens = 0;
             }
             job.Cancelled = true;
@@ -271,29 +273,77 @@ public sealed class EmbeddingBatcher : IDisposable
         }
     }
 
-    /// <summary>Under the lock: takes sentences from the oldest requests until a budget is reached (at least one sentence).</summary>
+    /// <summary>
+    /// Under the lock: takes the next batch (at least one sentence). When everything waiting fits in one batch, that is
+    /// everything; otherwise the waiting sentences are sorted by length and cut into consecutive batches within the
+    /// budgets, shortest first, as <c>elmo embed</c> cuts its sorted sentences, and the batch that holds the oldest
+    /// waiting sentence is taken. Sentences of similar length run together (a batch runs as many LSTM steps as its
+    /// longest sentence has tokens, and its last steps, with few rows left, cost nearly as much as full ones), and the
+    /// oldest sentence always runs next, so nothing waits behind newer requests.
+    /// </summary>
     private void Take(List<(Job Job, int Index)> batch)
     {
-        int tokens = 0;
+        if (_queuedSentences <= Options.MaxBatchSentences && _queuedTokens <= Options.MaxBatchTokens)
+        {
+            foreach (var job in _queue)
+            {
+                for (int i = 0; i < job.Sentences.Length; i++)
+                {
+                    if (!job.Taken[i]) TakeOne(job, i, batch);
+                }
+            }
+        }
+        else
+        {
+            var waiting = new List<(Job Job, int Index, int Length, int Age)>(_queuedSentences);
+            foreach (var job in _queue)
+            {
+                for (int i = 0; i < job.Sentences.Length; i++)
+                {
+                    if (!job.Taken[i]) waiting.Add((job, i, job.Sentences[i].Count, waiting.Count));
+                }
+            }
+            waiting.Sort(static (a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.Age.CompareTo(b.Age));
+            for (int start = 0; start < waiting.Count;)
+            {
+                int end = start, tokens = 0;
+                bool oldest = false;
+                while (end < waiting.Count && (end == start || (end - start < Options.MaxBatchSentences && tokens + waiting[end].Length <= Options.MaxBatchTokens)))
+                {
+                    tokens += waiting[end].Length;
+                    oldest |= waiting[end].Age == 0;
+                    end++;
+                }
+                if (oldest)
+                {
+                    for (int k = start; k < end; k++) TakeOne(waiting[k].Job, waiting[k].Index, batch);
+                    break;
+                }
+                start = end;
+            }
+        }
         for (var node = _queue.First; node is not null;)
         {
-            var job = node.Value;
-            while (job.Next < job.Sentences.Length)
-            {
-                int n = job.Sentences[job.Next].Count;
-                if (batch.Count > 0 && (batch.Count >= Options.MaxBatchSentences || tokens + n > Options.MaxBatchTokens)) return;
-                batch.Add((job, job.Next));
-                job.Next++;
-                job.UntakenTokens -= n;
-                tokens += n;
-                _queuedSentences--;
-                _queuedTokens -= n;
-            }
             var next = node.Next;
-            _queue.Remove(node);
-            job.Node = null;
+            if (node.Value.Untaken == 0)
+            {
+                _queue.Remove(node);
+                node.Value.Node = null;
+            }
             node = next;
         }
+    }
+
+    /// <summary>Under the lock: moves sentence <paramref name="index"/> of <paramref name="job"/> from the queue into <paramref name="batch"/>.</summary>
+    private void TakeOne(Job job, int index, List<(Job Job, int Index)> batch)
+    {
+        int n = job.Sentences[index].Count;
+        batch.Add((job, index));
+        job.Taken[index] = true;
+        job.Untaken--;
+        job.UntakenTokens -= n;
+        _queuedSentences--;
+        _queuedTokens -= n;
     }
 
     /// <summary>Runs one batch and hands each sentence's result to its request.</summary>
@@ -407,8 +457,11 @@ public sealed class EmbeddingBatcher : IDisposable
 
         public TaskCompletionSource<IReadOnlyList<SentenceEmbedding>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>The next sentence to take into a batch (under the batcher's lock).</summary>
-        public int Next { get; set; }
+        /// <summary>Which sentences have been taken into a batch (under the batcher's lock).</summary>
+        public bool[] Taken { get; } = new bool[sentences.Length];
+
+        /// <summary>Sentences not yet taken (under the batcher's lock).</summary>
+        public int Untaken { get; set; } = sentences.Length;
 
         /// <summary>Tokens of the sentences not yet taken (under the batcher's lock).</summary>
         public long UntakenTokens { get; set; } = tokens;
