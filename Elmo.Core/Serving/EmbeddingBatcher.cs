@@ -7,8 +7,8 @@ namespace Elmo.Core;
 /// of up to <see cref="BatcherOptions.MaxBatchTokens"/> tokens and <see cref="BatcherOptions.MaxBatchSentences"/>
 /// sentences, waiting at most <see cref="BatcherOptions.MaxWait"/> for it to fill, runs it on a session of the
 /// embedder's pool, and hands each request its own sentences' results. When more than one batch waits, the batch is
-/// the waiting sentences of similar length around the oldest one (as <c>elmo embed</c> sorts by length), so a request
-/// may be split between batches at sentence boundaries; the oldest waiting sentence always runs next.
+/// the waiting requests of similar length around the oldest one (as <c>elmo embed</c> sorts by length); a request
+/// larger than a batch is split between batches at sentence boundaries; the oldest waiting request always runs next.
 /// </summary>
 /// <remarks>
 /// <para>Warm and stateless results do not depend on batching, so every request gets, bit for bit, what
@@ -275,48 +275,59 @@ public sealed class EmbeddingBatcher : IDisposable
 
     /// <summary>
     /// Under the lock: takes the next batch (at least one sentence). When everything waiting fits in one batch, that is
-    /// everything; otherwise the waiting sentences are sorted by length and cut into consecutive batches within the
-    /// budgets, shortest first, as <c>elmo embed</c> cuts its sorted sentences, and the batch that holds the oldest
-    /// waiting sentence is taken. Sentences of similar length run together (a batch runs as many LSTM steps as its
-    /// longest sentence has tokens, and its last steps, with few rows left, cost nearly as much as full ones), and the
-    /// oldest sentence always runs next, so nothing waits behind newer requests.
+    /// everything. Otherwise the waiting requests (each request's sentences not yet taken, as one unit when they fit in
+    /// a batch, else sentence by sentence) are sorted by their longest sentence and cut into consecutive batches within
+    /// the budgets, shortest first, as <c>elmo embed</c> cuts its sorted sentences, and the batch that holds the oldest
+    /// waiting request is taken. Requests of similar length run together (a batch runs as many LSTM steps as its
+    /// longest sentence has tokens, and its last steps, with few rows left, cost nearly as much as full ones), requests
+    /// stay whole where they can (so they are answered as soon as their batch ends), and the oldest request always runs
+    /// next, so nothing waits behind newer requests.
     /// </summary>
     private void Take(List<(Job Job, int Index)> batch)
     {
         if (_queuedSentences <= Options.MaxBatchSentences && _queuedTokens <= Options.MaxBatchTokens)
         {
-            foreach (var job in _queue)
-            {
-                for (int i = 0; i < job.Sentences.Length; i++)
-                {
-                    if (!job.Taken[i]) TakeOne(job, i, batch);
-                }
-            }
+            foreach (var job in _queue) TakeUnit(new Unit(job, -1, 0, 0, 0, 0), batch);
         }
         else
         {
-            var waiting = new List<(Job Job, int Index, int Length, int Age)>(_queuedSentences);
+            var units = new List<Unit>(_queue.Count);
             foreach (var job in _queue)
             {
-                for (int i = 0; i < job.Sentences.Length; i++)
+                if (job.Untaken <= Options.MaxBatchSentences && job.UntakenTokens <= Options.MaxBatchTokens)
                 {
-                    if (!job.Taken[i]) waiting.Add((job, i, job.Sentences[i].Count, waiting.Count));
+                    int longest = 0;
+                    for (int i = 0; i < job.Sentences.Length; i++)
+                    {
+                        if (!job.Taken[i]) longest = Math.Max(longest, job.Sentences[i].Count);
+                    }
+                    units.Add(new Unit(job, -1, job.Untaken, (int)job.UntakenTokens, longest, units.Count));
+                }
+                else
+                {
+                    for (int i = 0; i < job.Sentences.Length; i++)
+                    {
+                        int n = job.Sentences[i].Count;
+                        if (!job.Taken[i]) units.Add(new Unit(job, i, 1, n, n, units.Count));
+                    }
                 }
             }
-            waiting.Sort(static (a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.Age.CompareTo(b.Age));
-            for (int start = 0; start < waiting.Count;)
+            units.Sort(static (a, b) => a.Longest != b.Longest ? a.Longest.CompareTo(b.Longest) : a.Age.CompareTo(b.Age));
+            for (int start = 0; start < units.Count;)
             {
-                int end = start, tokens = 0;
+                int end = start, sentences = 0, tokens = 0;
                 bool oldest = false;
-                while (end < waiting.Count && (end == start || (end - start < Options.MaxBatchSentences && tokens + waiting[end].Length <= Options.MaxBatchTokens)))
+                while (end < units.Count && (end == start
+                    || (sentences + units[end].Sentences <= Options.MaxBatchSentences && tokens + units[end].Tokens <= Options.MaxBatchTokens)))
                 {
-                    tokens += waiting[end].Length;
-                    oldest |= waiting[end].Age == 0;
+                    sentences += units[end].Sentences;
+                    tokens += units[end].Tokens;
+                    oldest |= units[end].Age == 0;
                     end++;
                 }
                 if (oldest)
                 {
-                    for (int k = start; k < end; k++) TakeOne(waiting[k].Job, waiting[k].Index, batch);
+                    for (int k = start; k < end; k++) TakeUnit(units[k], batch);
                     break;
                 }
                 start = end;
@@ -331,6 +342,20 @@ public sealed class EmbeddingBatcher : IDisposable
                 node.Value.Node = null;
             }
             node = next;
+        }
+    }
+
+    /// <summary>Under the lock: moves a unit (one sentence, or all of a request's untaken sentences) into <paramref name="batch"/>.</summary>
+    private void TakeUnit(Unit unit, List<(Job Job, int Index)> batch)
+    {
+        if (unit.Index >= 0)
+        {
+            TakeOne(unit.Job, unit.Index, batch);
+            return;
+        }
+        for (int i = 0; i < unit.Job.Sentences.Length; i++)
+        {
+            if (!unit.Job.Taken[i]) TakeOne(unit.Job, i, batch);
         }
     }
 
@@ -437,6 +462,15 @@ public sealed class EmbeddingBatcher : IDisposable
         mask.AsSpan().Fill(1);
         return mask;
     }
+
+    /// <summary>What a batch is cut from: one sentence (<paramref name="Index"/>), or all of a request's untaken sentences (-1).</summary>
+    /// <param name="Job">The request.</param>
+    /// <param name="Index">The sentence, or -1 for all untaken ones.</param>
+    /// <param name="Sentences">Sentences in the unit.</param>
+    /// <param name="Tokens">Tokens in the unit.</param>
+    /// <param name="Longest">Tokens of its longest sentence: what the batches are sorted by.</param>
+    /// <param name="Age">Its place in the queue (0: the oldest).</param>
+    private readonly record struct Unit(Job Job, int Index, int Sentences, int Tokens, int Longest, int Age);
 
     /// <summary>One request: its sentences, what to return, its results as they come, and where it is in the queue.</summary>
     private sealed class Job(EmbeddingBatcher owner, IReadOnlyList<string>[] sentences, LayerChoice layers, ScalarMix? mix, long tokens, CancellationToken token)
