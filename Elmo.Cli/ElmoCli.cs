@@ -44,6 +44,7 @@ public static class ElmoCli
             Verbose,
         };
         root.Subcommands.Add(EmbedCommand.Create(console));
+        root.Subcommands.Add(MergeCommand.Create(console));
         root.Subcommands.Add(WarmStateCommand.Create(console));
         root.Subcommands.Add(DumpTokenEmbeddingsCommand.Create(console));
         root.Subcommands.Add(CompareCommand.Create(console));

@@ -55,8 +55,30 @@ internal sealed class ModelSource
         HelpName = "DIR",
     };
 
+    public Option<string> Precision { get; } = CreatePrecision();
+
+    private static Option<string> CreatePrecision()
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = "How the weights are kept in memory: fp32 (exact, the default), bf16 (half the memory) or int8 (a quarter); arithmetic is fp32 in every case, bf16 and int8 results differ slightly (docs/performance.md).",
+            DefaultValueFactory = _ => "fp32",
+            HelpName = "fp32|bf16|int8",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16", "int8");
+        return option;
+    }
+
+    public Elmo.Kernels.Gemm.WeightPrecision GetPrecision(ParseResult parsed) => parsed.GetValue(Precision) switch
+    {
+        "bf16" => Elmo.Kernels.Gemm.WeightPrecision.Bf16,
+        "int8" => Elmo.Kernels.Gemm.WeightPrecision.Int8,
+        _ => Elmo.Kernels.Gemm.WeightPrecision.Fp32,
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Precision);
         command.Options.Add(Model);
         command.Options.Add(Options);
         command.Options.Add(Weights);
@@ -136,10 +158,10 @@ internal sealed class ModelSource
         if (resolved.IsDemo)
         {
             console.Error.WriteLine($"elmo: using the built-in demo model: RANDOM weights (seed {DemoSeed}), for trying the tool only; its vectors mean nothing.");
-            return ElmoModel.Demo();
+            return ElmoModel.Demo().WithPrecision(GetPrecision(parsed));
         }
         // The model keeps its warm state in the same cache as the downloads (--cache-dir, else $ELMO_CACHE, else ~/.cache/elmo).
-        return ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!, Cache(parsed).Directory);
+        return ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!, Cache(parsed).Directory, GetPrecision(parsed));
     }
 
     private ModelCache Cache(ParseResult parsed) => new(parsed.GetValue(CacheDir));

@@ -103,15 +103,18 @@ internal static class BenchCommand
             var loadWatch = Stopwatch.StartNew();
             ElmoModel elmo;
             string description;
+            Func<ElmoModel> exactModel; // the same weights in float32, for the fidelity of a reduced precision
             if (presetName is not null)
             {
-                elmo = new ElmoModel(RandomWeights.Create(ModelPresets.Get(presetName), parsed.GetValue(seed)));
+                elmo = new ElmoModel(RandomWeights.Create(ModelPresets.Get(presetName), parsed.GetValue(seed))).WithPrecision(model.GetPrecision(parsed));
                 description = $"{presetName} (random weights, seed {parsed.GetValue(seed)}, made in memory)";
+                exactModel = () => new ElmoModel(RandomWeights.Create(ModelPresets.Get(presetName), parsed.GetValue(seed)));
             }
             else
             {
-                elmo = model.Load(parsed, console, quiet: true, out string? weightsPath);
-                description = weightsPath ?? "demo";
+                elmo = model.Load(parsed, console, quiet: true, out ResolvedModel resolved);
+                description = resolved.WeightsPath ?? "demo";
+                exactModel = () => resolved.IsDemo ? ElmoModel.Demo() : ElmoModel.Load(resolved.OptionsPath!, resolved.WeightsPath!);
             }
             double loadSeconds = loadWatch.Elapsed.TotalSeconds;
             if (parsed.GetValue(serve))
@@ -141,7 +144,7 @@ internal static class BenchCommand
             var sessions = plan.Workers == 1 ? [session] : Enumerable.Range(0, plan.Workers).Select(_ => elmo.CreateSession(StateMode.Stateless, threads: plan.ThreadsPerWorker)).ToArray();
             var stageTimings = sessions.Select(s => s.Timings = new StageTimings()).ToArray();
             var o = console.Out;
-            o.WriteLine(Invariant($"model: {description}; {elmo.Weights.ParameterCount / 1e6:F1} M parameters, {elmo.Weights.SizeInBytes / 1e6:F0} MB packed; {(presetName is null ? "loaded" : "made")} in {loadSeconds:F2} s"));
+            o.WriteLine(Invariant($"model: {description}; {elmo.Weights.ParameterCount / 1e6:F1} M parameters, {elmo.Weights.SizeInBytes / 1e6:F0} MB packed ({elmo.Weights.Precision}); {(presetName is null ? "loaded" : "made")} in {loadSeconds:F2} s"));
             o.WriteLine(Invariant($"corpus: {corpusPath}: {lines.Count} sentences, {tokens} tokens; batch size {batch}, {batches.Length} batches, {(parsed.GetValue(sort) ? "sorted by length" : "file order")}, stateless"));
             o.WriteLine(Invariant($"machine: {MachineCalibration.CpuModel}; {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}, threads {session.Threads}{(plan.Workers > 1 ? $" ({plan.Workers} batches side by side, {plan.ThreadsPerWorker} threads each; stage times summed over them)" : "")}"));
 
@@ -236,6 +239,17 @@ internal static class BenchCommand
                     double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
                     double floor = bytes / (limits.ReadGBsAll * 1e9);
                     o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {limits.ReadGBsAll:F1} GB/s: {median / floor:F2}x the floor"));
+                }
+            }
+
+            if (elmo.Weights.Precision != WeightPrecision.Fp32)
+            {
+                // Fidelity against the same weights in float32, over the sentences measured.
+                console.Cancellation.ThrowIfCancellationRequested();
+                var fidelity = PrecisionFidelity.Compare(exactModel(), elmo, lines.Select(l => l.Tokens).ToArray(), batchSize: batch);
+                foreach (var f in fidelity)
+                {
+                    o.WriteLine(Invariant($"fidelity vs fp32, layer {f.Layer}: {f.Vectors} vectors, cosine min {f.MinCosine:F6}, median {f.MedianCosine:F6}; max abs diff {f.MaxAbsDiff:G3}"));
                 }
             }
             return ElmoCli.Success;

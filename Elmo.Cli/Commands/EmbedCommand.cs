@@ -15,6 +15,8 @@ internal static class EmbedCommand
           elmo embed in.jsonl out.hdf5 --options options.json --weights weights.hdf5 --average --stateful
           elmo embed in.txt out.hdf5 --model small --mix 0,1,1 --gamma 0.5 --layer-norm
           cat in.txt | elmo embed - out.hdf5 --model small --all --warm-state warm.hdf5
+          elmo embed corpus.txt part-2.hdf5 --model original --top --shard 2/4    (then: elmo merge out.hdf5 part-*.hdf5)
+          elmo embed corpus.txt out.hdf5 --model original --top --resume          (run again after a crash: it continues)
 
         The output has one float32 dataset per input line, keyed "0".."n-1" (or by sentence with
         --use-sentence-keys), plus "sentence_to_index": the JSON map sentence -> key, as AllenNLP wrote it.
@@ -49,12 +51,16 @@ internal static class EmbedCommand
         var cuda = new Option<int>("--cuda-device") { Description = "Accepted for AllenNLP compatibility; elmo always runs on the CPU.", HelpName = "ID", DefaultValueFactory = _ => -1 };
         var vocabPath = new Option<string?>("--vocab-path") { Description = "Accepted for AllenNLP compatibility and ignored (as AllenNLP's command did).", HelpName = "PATH" };
         var includePackage = new Option<string[]>("--include-package") { Description = "Accepted for AllenNLP compatibility and ignored: elmo loads no Python packages.", HelpName = "PACKAGE" };
+        var shard = new Option<string?>("--shard") { Description = "Embed only part K of N (contiguous, balanced by tokens) and write a part file for 'elmo merge'; 'auto' takes the part from a Slurm job array's environment, 'auto/N' from Kubernetes' JOB_COMPLETION_INDEX.", HelpName = "K/N|auto|auto/N" };
+        var resume = new Option<bool>("--resume") { Description = "Run resumably: checkpoint the output as it is built, and continue from the checkpoint an interrupted run of the same command left." };
+        var checkpointSentences = new Option<int>("--checkpoint-sentences") { Description = "With --resume: at most this many sentences between checkpoints.", DefaultValueFactory = _ => ResumeOptions.DefaultSentences, HelpName = "N" };
+        var checkpointSeconds = new Option<double>("--checkpoint-seconds") { Description = "With --resume: at most about this many seconds of work between checkpoints.", DefaultValueFactory = _ => ResumeOptions.DefaultInterval.TotalSeconds, HelpName = "S" };
         var model = new ModelSource();
 
         var command = new ElmoCommand("embed", "Embed sentences with the biLM and write one HDF5 dataset per sentence (a drop-in for AllenNLP's 'elmo' command).", Examples)
         {
             input, output, all, top, average, mix, gamma, layerNorm, batchSize, stateless, stateful, warm, warmUp, warmState, threads, parallelBatches,
-            skipBlank, inputFormat, sentenceKeys, forget, quiet, fileFriendly, cuda, vocabPath, includePackage,
+            skipBlank, inputFormat, sentenceKeys, forget, shard, resume, checkpointSentences, checkpointSeconds, quiet, fileFriendly, cuda, vocabPath, includePackage,
         };
         model.AddTo(command);
 
@@ -85,6 +91,34 @@ internal static class EmbedCommand
                 throw new UsageException("--use-sentence-keys writes no sentence_to_index anyway; leave out --forget-sentences.");
             }
             float[]? mixWeights = parsed.GetValue(mix) is string m ? ParseWeights(m) : null;
+            ResumeOptions? resumable = null;
+            if (parsed.GetValue(resume))
+            {
+                if (parsed.GetValue(stateful)) throw new UsageException("--stateful cannot be resumed with --resume: each sentence's vectors depend on the states every earlier batch left; use the default warm mode or --stateless.");
+                int every = parsed.GetValue(checkpointSentences);
+                double seconds = parsed.GetValue(checkpointSeconds);
+                if (every < 1) throw new UsageException($"--checkpoint-sentences must be at least 1, got {every}.");
+                if (!(seconds > 0) || !double.IsFinite(seconds)) throw new UsageException($"--checkpoint-seconds must be a positive number of seconds, got {seconds.ToString(CultureInfo.InvariantCulture)}.");
+                resumable = new ResumeOptions { Sentences = every, Interval = TimeSpan.FromSeconds(seconds) };
+            }
+            else if (parsed.GetResult(checkpointSentences) is { Implicit: false } || parsed.GetResult(checkpointSeconds) is { Implicit: false })
+            {
+                throw new UsageException("--checkpoint-sentences and --checkpoint-seconds go with --resume.");
+            }
+            ShardSpec? part = null;
+            if (parsed.GetValue(shard) is string shardText)
+            {
+                try
+                {
+                    part = ShardSpec.Parse(shardText, Environment.GetEnvironmentVariable);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+                if (parsed.GetValue(stateful)) throw new UsageException("--stateful cannot be split with --shard: each sentence's vectors would depend on where the input was cut; use the default warm mode or --stateless, whose vectors do not.");
+                if (parsed.GetValue(layerNorm)) throw new UsageException("--layer-norm cannot be split with --shard: it normalises over each batch, so the vectors would depend on where the input was cut; leave out --layer-norm (or run unsplit).");
+            }
 
             bool isQuiet = parsed.GetValue(quiet);
             var progress = new ProgressReporter(console, isQuiet, plain: parsed.GetValue(fileFriendly));
@@ -114,6 +148,7 @@ internal static class EmbedCommand
                 parsed.GetValue(warmState) is string st ? new InputFile(st, "--warm-state") : null,
             };
             OutputPath.Check(outputPath, "OUTPUT", [.. inputs, .. model.LocalInputs(parsed)]);
+            if (resumable is null) CorpusEmbedder.RefuseLeftovers(outputPath);
 
             var elmo = model.Load(parsed, console, isQuiet, out ResolvedModel resolved);
             OutputPath.Check(outputPath, "OUTPUT", [.. inputs, .. resolved.Inputs]);
@@ -141,10 +176,13 @@ internal static class EmbedCommand
                 ParallelBatches = parallelCount,
                 UseSentenceKeys = parsed.GetValue(sentenceKeys),
                 ForgetSentences = parsed.GetValue(forget),
+                Shard = part,
+                Resume = resumable,
             };
 
             try
             {
+                if (part is not null) progress.Note($"part {part} of {corpus.Name}");
                 progress.Note($"{modeText}; batch size {batch}; {threadCount ?? Environment.ProcessorCount} thread(s); writing {layout.ToString().ToLowerInvariant()} to {(outputPath == AtomicFile.StandardOutput ? "standard output" : outputPath)}");
                 var eta = new EtaEstimator();
                 var done = CorpusEmbedder.Run(elmo, corpus, outputPath, settings, p =>
@@ -166,7 +204,12 @@ internal static class EmbedCommand
                 {
                     double seconds = done.Elapsed.TotalSeconds;
                     console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"elmo: embedded {done.Sentences} sentences, {done.Tokens} tokens in {seconds:F2} s ({(seconds > 0 ? done.Tokens / seconds : 0):F0} tokens/s) -> {outputPath}"));
+                        $"elmo: embedded {done.Sentences - done.ResumedSentences} sentences, {done.Tokens - done.ResumedTokens} tokens in {seconds:F2} s ({(seconds > 0 ? (done.Tokens - done.ResumedTokens) / seconds : 0):F0} tokens/s) -> {outputPath}"));
+                    if (resumable is not null)
+                    {
+                        console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"elmo: resumable run: {done.ResumedSentences} sentences were done by an interrupted run and not embedded again; {done.Checkpoints} checkpoint(s) taken"));
+                    }
                 }
                 return ElmoCli.Success;
             }

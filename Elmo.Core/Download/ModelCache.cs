@@ -272,7 +272,7 @@ public sealed class ModelCache
     /// <exception cref="ElmoOptionsException">It is not an options file.</exception>
     public static void CheckOptions(string path) => ElmoOptions.Load(path);
 
-    /// <summary>A download check for a weight file: it must load with <paramref name="options"/> (<see cref="ElmoWeights.Load"/>).</summary>
+    /// <summary>A download check for a weight file: it must load with <paramref name="options"/> (<see cref="ElmoWeights.Load(string, ElmoOptions)"/>).</summary>
     /// <param name="options">The architecture the weights are for.</param>
     /// <returns>The check, for <see cref="Fetch(Uri, string?, Action{DownloadProgress}?, Action{string}?, CancellationToken)"/>.</returns>
     public static Action<string> CheckWeights(ElmoOptions options)

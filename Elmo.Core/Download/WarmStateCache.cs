@@ -27,6 +27,8 @@ public static class WarmStateCache
         var hash = new XxHash128();
         AppendSection(hash, Encoding.UTF8.GetBytes(model.Options.ToJson()));
         AppendSection(hash, Encoding.UTF8.GetBytes(string.Join("\n", WarmStart.BuiltInText)));
+        // A reduced-precision model has its own warm state; float32's key is what it always was.
+        if (model.Weights.Precision != Elmo.Kernels.Gemm.WeightPrecision.Fp32) AppendSection(hash, Encoding.UTF8.GetBytes("precision=" + model.Weights.Precision));
         using (var weights = new FileStream(weightsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
         {
             hash.Append(BitConverter.GetBytes(weights.Length));

@@ -74,6 +74,15 @@ internal sealed class BatchWriter
         _sharedTimesteps = fits ? (int)timesteps : 0;
     }
 
+    /// <summary>Counts sentences an earlier, interrupted run embedded (for progress).</summary>
+    /// <param name="sentences">Sentences done.</param>
+    /// <param name="tokens">Their tokens.</param>
+    public void Skip(long sentences, long tokens)
+    {
+        _done += sentences;
+        _tokens += tokens;
+    }
+
     /// <summary>Adds the next sentence of the file (in input order); embeds a window when it is full.</summary>
     /// <param name="local">Its position in the file.</param>
     /// <param name="sentence">The sentence.</param>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 
 namespace Elmo.Core;
 
@@ -128,8 +129,24 @@ public static class CorpusEmbedder
         {
             throw new ArgumentException("A stateful run cannot be split: each sentence's vectors depend on every batch before it, so parts would differ from one run.", nameof(settings));
         }
+        if (settings.Shard is not null && settings.Mix is { LayerNorm: true })
+        {
+            throw new ArgumentException("A layer-normalised mix cannot be split: it normalises over each batch, so the values depend on which sentences share one, and parts would differ from one run.", nameof(settings));
+        }
+        if (settings.Resume is not null && settings.Mode == StateMode.Stateful)
+        {
+            throw new ArgumentException("A stateful run cannot be resumed: each sentence's vectors depend on the states every batch before it left.", nameof(settings));
+        }
         // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
         AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
+        if (settings.Resume is null)
+        {
+            Checkpoint.RefuseLeftovers(outputPath);
+        }
+        else if (outputPath == AtomicFile.StandardOutput || FileNode.Of(outputPath).Kind is not (FileKind.Regular or FileKind.Missing))
+        {
+            throw new ElmoOutputException($"Cannot write '{outputPath}' resumably: a resumable run builds its output in a file beside it, so OUTPUT must be a regular file (or not exist yet).") { FilePath = outputPath };
+        }
         // The session first: in warm mode this may compute the model's built-in warm state once, which is set-up, not embedding.
         if (settings.ParallelBatches is < 1) throw new ArgumentOutOfRangeException(nameof(settings), settings.ParallelBatches, "ParallelBatches must be at least 1, or null to choose.");
         var parallel = settings.Mode == StateMode.Stateful
@@ -153,9 +170,47 @@ public static class CorpusEmbedder
             : CorpusFileShape.ByIndex(plan.Count, plan.First, rank, plan.DataBytes, plan.Index?.JsonBytes);
         CheckLimits(input, shape);
         var layout = new CorpusFileLayout(shape);
+        var identity = settings.Shard is not null || settings.Resume is not null
+            ? RunIdentity.Of(model, input, settings, plan.Fingerprint, plan.InputSentences, settings.Mode == StateMode.Warm ? settings.WarmState ?? model.WarmState : null)
+            : null;
+        var attributes = settings.Shard is { } part ? PartFile.Attributes(part, identity!, shape) : [];
         progress?.Invoke(new EmbedProgress(0, plan.Count, 0, watch.Elapsed, plan.Tokens));
 
         long tokens = 0;
+        if (settings.Resume is { } resume)
+        {
+            var checkpoint = Checkpoint.For(outputPath, resume);
+            checkpoint.Load(outputPath, identity!, settings.Shard, shape);
+            var from = checkpoint.Resumed ?? default;
+            SafeFileHandle file;
+            try
+            {
+                file = File.OpenHandle(checkpoint.WorkingPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException e)
+            {
+                throw new ElmoOutputException($"Cannot write '{outputPath}': its working file '{checkpoint.WorkingPath}' cannot be opened, or another run is writing it ({e.Message}).", e) { FilePath = outputPath };
+            }
+            using (file)
+            {
+                if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
+                var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
+                var batches = new BatchWriter(sessions, writer, settings, plan, p =>
+                {
+                    tokens = p.Tokens;
+                    progress?.Invoke(p with { Elapsed = watch.Elapsed });
+                }, cancellationToken);
+                batches.Skip(from.Done, from.Tokens);
+                tokens = from.Tokens;
+                GC.Collect();
+                EmbedPass(input, plan, writer, batches, new ResumeState(checkpoint, file, identity!, settings, shape, from));
+                writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
+                RandomAccess.FlushToDisk(file);
+            }
+            TemporaryFiles.MoveKeptIntoPlace(checkpoint.WorkingPath, FileNode.Of(outputPath).FullPath);
+            checkpoint.Remove();
+            return new EmbedProgress(plan.Count, plan.Count, tokens, watch.Elapsed, plan.Tokens) { ResumedSentences = from.Done, ResumedTokens = from.Tokens, Checkpoints = checkpoint.Taken };
+        }
         AtomicFile.Write(outputPath, tmp =>
         {
             using var file = File.OpenHandle(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
@@ -169,9 +224,21 @@ public static class CorpusEmbedder
             // would not collect for a long while. One full collection before the first batch.
             GC.Collect();
             EmbedPass(input, plan, writer, batches);
-            writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), []);
+            writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
         });
         return new EmbedProgress(plan.Count, plan.Count, tokens, watch.Elapsed, plan.Tokens);
+    }
+
+    /// <summary>
+    /// For a run that is not resumable: refuses to start when an interrupted resumable run of the same output left a
+    /// checkpoint beside it, with one line that says how to resume it (<c>--resume</c>) or discard it.
+    /// </summary>
+    /// <param name="outputPath">The output.</param>
+    /// <exception cref="ElmoOutputException">A checkpoint is there.</exception>
+    public static void RefuseLeftovers(string outputPath)
+    {
+        ArgumentNullException.ThrowIfNull(outputPath);
+        Checkpoint.RefuseLeftovers(outputPath);
     }
 
     /// <summary>
@@ -187,13 +254,25 @@ public static class CorpusEmbedder
     }
 
     /// <summary>Pass 2: reads the input again, appends each sentence's header and JSON entry, and embeds it in its window.</summary>
-    private static void EmbedPass(CorpusInput input, CorpusPlan plan, CorpusFileWriter writer, BatchWriter batches)
+    private static void EmbedPass(CorpusInput input, CorpusPlan plan, CorpusFileWriter writer, BatchWriter batches, ResumeState? resume = null)
     {
         var fingerprint = new InputFingerprint();
-        long i = 0, local = 0, offset = 0;
+        long i = 0, local = 0, offset = 0, skippedJson = 0, tokens = 0;
+        long skip = resume?.From.Done ?? 0;
         foreach (var s in input.Read(fingerprint))
         {
-            if (i >= plan.First && i < plan.End)
+            if (i >= plan.First && i < plan.End && local < skip)
+            {
+                // Done by the interrupted run: the map and the offsets move on as if it had been embedded now.
+                skippedJson += plan.Index?.SkipEntry(s.Text) ?? 0;
+                offset += writer.DataBytes(s.Tokens.Count);
+                tokens += s.Tokens.Count;
+                if (++local == skip && (offset != resume!.From.DataOffset || skippedJson != resume.From.JsonBytes || tokens != resume.From.Tokens))
+                {
+                    throw new ElmoInputException($"Cannot resume: the working file '{resume.Checkpoint.WorkingPath}' does not match the input read now; delete it and '{resume.Checkpoint.RecordPath}' to start over.") { FilePath = input.Name };
+                }
+            }
+            else if (i >= plan.First && i < plan.End)
             {
                 int n = s.Tokens.Count;
                 if (offset + writer.DataBytes(n) > plan.DataBytes) throw CorpusScanner.Changed(input, s.LineNumber);
@@ -201,7 +280,15 @@ public static class CorpusEmbedder
                 plan.Index?.WriteEntry(s.Text, writer);
                 batches.Add(local, s, offset);
                 offset += writer.DataBytes(n);
+                tokens += n;
                 local++;
+                if (resume is not null && resume.Checkpoint.Due(local) && (resume.Settings.Mix is not { LayerNorm: true } || local % resume.Settings.BatchSize == 0))
+                {
+                    // Everything added so far is embedded and written, then on disk, then recorded.
+                    batches.Flush();
+                    writer.FlushAppends();
+                    resume.Checkpoint.Save(resume.File, new Checkpoint.Progress(local, offset, writer.JsonWritten, tokens), resume.Identity, resume.Settings.Shard, resume.Shape);
+                }
             }
             i++;
         }
@@ -212,6 +299,9 @@ public static class CorpusEmbedder
             throw CorpusScanner.Changed(input);
         }
     }
+
+    /// <summary>What the second pass of a resumable run needs.</summary>
+    private sealed record ResumeState(Checkpoint Checkpoint, SafeFileHandle File, RunIdentity Identity, EmbedSettings Settings, CorpusFileShape Shape, Checkpoint.Progress From);
 
     /// <summary>Refuses, before anything is computed, an output the format cannot hold.</summary>
     internal static void CheckLimits(CorpusInput input, CorpusFileShape shape)

@@ -62,4 +62,11 @@ public sealed record EmbedSettings
 
     /// <summary>Embed only this part of the input and write a part file for <c>elmo merge</c> (null: the whole input).</summary>
     public ShardSpec? Shard { get; init; }
+
+    /// <summary>
+    /// Run resumably (null: not): build the output in a working file beside it with checkpoints, and continue from the
+    /// checkpoint an interrupted run of the same command left (see <see cref="ResumeOptions"/>). A run that is not
+    /// resumable refuses to start over such a checkpoint. Not for <see cref="StateMode.Stateful"/> runs or streamed outputs.
+    /// </summary>
+    public ResumeOptions? Resume { get; init; }
 }

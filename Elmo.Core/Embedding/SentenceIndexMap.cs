@@ -81,12 +81,20 @@ internal sealed class SentenceIndexMap
     /// </summary>
     /// <param name="text">Its text.</param>
     /// <param name="writer">Receives the entry's ASCII bytes.</param>
-    public void WriteEntry(string text, CorpusFileWriter writer)
+    public void WriteEntry(string text, CorpusFileWriter writer) => Entry(text, writer);
+
+    /// <summary>In a resumed run, a sentence whose entry an earlier run wrote: the map moves on as <see cref="WriteEntry"/> would.</summary>
+    /// <param name="text">Its text.</param>
+    /// <returns>The bytes the entry took (with its separator), 0 when it had none.</returns>
+    public long SkipEntry(string text) => Entry(text, null);
+
+    private long Entry(string text, CorpusFileWriter? writer)
     {
         var hash = SipHash128.Hash(text.AsSpan());
-        if (!_entries.TryGetValue(hash, out long value) || (value & (NotHere | Emitted)) != 0) return;
+        if (!_entries.TryGetValue(hash, out long value) || (value & (NotHere | Emitted)) != 0) return 0;
         _entries.Set(hash, value | Emitted);
         long last = value & IndexMask;
+        if (writer is null) return (_written++ == 0 ? 1 : 2) + EntryBytes(text, last);
         var bytes = new byte[(_written == 0 ? 1 : 2) + EntryBytes(text, last)];
         int at = 0;
         if (_written++ == 0)
@@ -106,6 +114,7 @@ internal sealed class SentenceIndexMap
         at += digits;
         bytes[at] = (byte)'"';
         writer.AppendJson(bytes);
+        return bytes.Length;
     }
 
     /// <summary>Ends the JSON (opening it first when it has no entry).</summary>

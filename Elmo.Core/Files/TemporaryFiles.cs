@@ -139,6 +139,26 @@ public static class TemporaryFiles
     }
 
     /// <summary>Deletes <paramref name="path"/> if it is still there and stops tracking it.</summary>
+    /// <summary>
+    /// Renames a working file that is not a temporary file (a resumable run's, kept when the process is interrupted)
+    /// over <paramref name="destination"/>, under the same lock and checks as <see cref="MoveIntoPlace"/>.
+    /// </summary>
+    /// <param name="path">The finished working file.</param>
+    /// <param name="destination">The output.</param>
+    internal static void MoveKeptIntoPlace(string path, string destination)
+    {
+        lock (Gate)
+        {
+            if (_closed) throw new OperationCanceledException("The process is ending.");
+            var node = FileNode.Of(destination);
+            if (node.Kind is not (FileKind.Regular or FileKind.Missing))
+            {
+                throw new IOException($"'{destination}' became {node.Description} while the output was being written");
+            }
+            File.Move(path, destination, overwrite: true);
+        }
+    }
+
     internal static void Release(string path)
     {
         lock (Gate)

@@ -1,3 +1,5 @@
+using Elmo.Kernels.Gemm;
+
 namespace Elmo.Core;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Elmo.Core;
 /// </summary>
 /// <remarks>
 /// Three ways in: <see cref="Demo"/> (built in, random weights, no download), <see cref="FromPublished(string, ModelCache?, Action{DownloadProgress}?, CancellationToken)"/>
-/// (an AllenNLP model, downloaded once into the cache) and <see cref="Load"/> (your own files). Sessions start every
+/// (an AllenNLP model, downloaded once into the cache) and <see cref="Load(string, string, string?)"/> (your own files). Sessions start every
 /// sentence from the warm state by default (<see cref="DefaultStateMode"/>), as <c>elmo embed</c> does; for a model
 /// loaded from a file that state is read from the on-disk cache (<see cref="WarmStateCache"/>), so it is computed once
 /// per model and machine.
@@ -106,14 +108,41 @@ public sealed class ElmoModel
     /// <returns>The model.</returns>
     /// <exception cref="ElmoOptionsException">The options file is bad.</exception>
     /// <exception cref="ElmoWeightsException">The weight file is bad or does not match the options.</exception>
-    public static ElmoModel Load(string optionsPath, string weightsPath, string? cacheDirectory = null)
+    public static ElmoModel Load(string optionsPath, string weightsPath, string? cacheDirectory = null) =>
+        Load(optionsPath, weightsPath, cacheDirectory, WeightPrecision.Fp32);
+
+    /// <summary>
+    /// Loads an options JSON and a bilm-tf weight file, keeping the GEMM weights in <paramref name="precision"/>: float32
+    /// (the default, exact), bfloat16 or int8 (about a half or a quarter of the memory, faster at batch 1; results
+    /// differ slightly, see <see cref="ElmoWeights.ToPrecision"/> and docs/performance.md). The warm state is cached
+    /// per precision.
+    /// </summary>
+    /// <param name="optionsPath">AllenNLP / bilm-tf options JSON.</param>
+    /// <param name="weightsPath">bilm-tf HDF5 weights.</param>
+    /// <param name="cacheDirectory">Where the warm state is cached; null for <see cref="ModelCache.DefaultDirectory"/>.</param>
+    /// <param name="precision">How the GEMM weights are kept in memory.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="ElmoOptionsException">The options file is bad.</exception>
+    /// <exception cref="ElmoWeightsException">The weight file is bad or does not match the options.</exception>
+    public static ElmoModel Load(string optionsPath, string weightsPath, string? cacheDirectory, WeightPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(optionsPath);
         ArgumentNullException.ThrowIfNull(weightsPath);
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision.");
         var options = ElmoOptions.Load(optionsPath);
-        var weights = ElmoWeights.Load(weightsPath, options);
+        var weights = ElmoWeights.Load(weightsPath, options, precision);
         return new ElmoModel(weights, Path.GetFullPath(weightsPath), Path.GetFullPath(string.IsNullOrEmpty(cacheDirectory) ? ModelCache.DefaultDirectory : cacheDirectory));
     }
+
+    /// <summary>
+    /// This model with its GEMM weights kept in <paramref name="precision"/> (<see cref="ElmoWeights.ToPrecision"/>); the
+    /// same weight file and cache (the warm state is cached per precision). This model itself for its own precision.
+    /// </summary>
+    /// <param name="precision">How the GEMM weights are kept in memory.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="InvalidOperationException">This model is already reduced (only float32 converts).</exception>
+    public ElmoModel WithPrecision(WeightPrecision precision) =>
+        precision == Weights.Precision ? this : new ElmoModel(Weights.ToPrecision(precision), WeightsPath, CacheDirectory);
 
     /// <summary>
     /// Loads a model AllenNLP published, by name: downloads its options and weights into <paramref name="cache"/> the

@@ -25,12 +25,16 @@ internal sealed class CorpusFileWriter
     /// <param name="layout">Where everything goes.</param>
     /// <param name="layers">Layers per dataset (rank 3), ignored for rank 2.</param>
     /// <param name="dim">Values per token.</param>
-    public CorpusFileWriter(SafeFileHandle file, CorpusFileLayout layout, int layers, int dim)
+    /// <param name="headersWritten">Dataset headers already in the file (a resumed run): appending continues after them.</param>
+    /// <param name="jsonWritten">Bytes of <c>sentence_to_index</c> already in the file (a resumed run).</param>
+    public CorpusFileWriter(SafeFileHandle file, CorpusFileLayout layout, int layers, int dim, long headersWritten = 0, long jsonWritten = 0)
     {
         _file = file;
         Layout = layout;
-        _headers = new RegionWriter(file, layout.HeadersStart, 1 << 16);
-        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart, 1 << 16);
+        _headers = new RegionWriter(file, layout.HeaderAddress(headersWritten), 1 << 16);
+        _nextHeader = headersWritten;
+        if (layout.Shape.JsonBytes is not null) _json = new RegionWriter(file, layout.JsonStart + jsonWritten, 1 << 16);
+        JsonWritten = jsonWritten;
         _header = new byte[layout.DatasetHeaderSize];
         _dims = layout.Shape.Rank == 3 ? [(ulong)layers, 0, (ulong)dim] : [0, (ulong)dim];
         Layers = layout.Shape.Rank == 3 ? layers : 1;
@@ -71,6 +75,13 @@ internal sealed class CorpusFileWriter
         _nextHeader++;
     }
 
+    /// <summary>Writes out what the headers and the JSON hold in their buffers (before a checkpoint).</summary>
+    public void FlushAppends()
+    {
+        _headers.Flush();
+        _json?.Flush();
+    }
+
     /// <summary>Writes values into the data region.</summary>
     /// <param name="dataOffset">Where, relative to <see cref="CorpusFileLayout.DataStart"/>.</param>
     /// <param name="values">The values.</param>
@@ -88,9 +99,10 @@ internal sealed class CorpusFileWriter
     /// <summary>Writes everything but the data region, the headers and the JSON: the group, the root header, the superblock.</summary>
     /// <param name="names">The dataset names.</param>
     /// <param name="attributes">String attributes of the root group (none in a finished output).</param>
+    /// <param name="checksum">Add a last attribute, <see cref="PartFile.ChecksumName"/>: the CRC-32C of every byte before the root group's header (read back once written).</param>
     /// <returns>The file's size.</returns>
     /// <exception cref="InvalidOperationException">Fewer headers or JSON bytes than the layout says (the input changed).</exception>
-    public long Finish(IGroupNames names, IReadOnlyList<(string Name, byte[] Value)> attributes)
+    public long Finish(IGroupNames names, IReadOnlyList<(string Name, byte[] Value)> attributes, bool checksum = false)
     {
         _headers.Flush();
         if (_nextHeader != Layout.Shape.Count) throw new InvalidOperationException($"{_nextHeader} dataset headers written, {Layout.Shape.Count} laid out.");
@@ -141,14 +153,40 @@ internal sealed class CorpusFileWriter
 
         SymbolTableWriter.Write(_file, layout, WithStringLink(names.Links(layout), layout, stringName));
 
-        var root = new byte[Hdf5Format.GroupHeaderSize(attributes)];
-        Hdf5Format.WriteGroupHeader(root, (ulong)layout.BTreeRoot, (ulong)layout.LocalHeapStart, attributes);
-        RandomAccess.Write(_file, root, layout.RootHeaderStart);
+        // The checksum's value is 8 hex digits whatever it is, so the file's size is known before it is computed.
+        var all = checksum ? [.. attributes, (PartFile.ChecksumName, new byte[8])] : attributes;
+        var root = new byte[Hdf5Format.GroupHeaderSize(all)];
         long endOfFile = layout.EndOfFile(root.Length);
         Hdf5Format.WriteSuperblock(buffer, (ulong)endOfFile, (ulong)layout.RootHeaderStart, (ulong)layout.BTreeRoot, (ulong)layout.LocalHeapStart, layout.LeafK, layout.InternalK);
         RandomAccess.Write(_file, buffer.AsSpan(0, Hdf5Format.SuperblockSize), 0);
+        if (checksum)
+        {
+            uint crc = Checksum(_file, 0, layout.RootHeaderStart);
+            all = [.. attributes, (PartFile.ChecksumName, Encoding.ASCII.GetBytes(crc.ToString("x8", System.Globalization.CultureInfo.InvariantCulture)))];
+        }
+        Hdf5Format.WriteGroupHeader(root, (ulong)layout.BTreeRoot, (ulong)layout.LocalHeapStart, all);
+        RandomAccess.Write(_file, root, layout.RootHeaderStart);
         RandomAccess.SetLength(_file, endOfFile);
         return endOfFile;
+    }
+
+    /// <summary>The CRC-32C of bytes [<paramref name="start"/>, <paramref name="end"/>) of a file.</summary>
+    /// <param name="file">The file.</param>
+    /// <param name="start">First byte.</param>
+    /// <param name="end">One past the last.</param>
+    /// <returns>The checksum.</returns>
+    internal static uint Checksum(SafeFileHandle file, long start, long end)
+    {
+        var crc = new Crc32C();
+        var buffer = new byte[1 << 20];
+        for (long at = start; at < end;)
+        {
+            int n = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - at)), at);
+            if (n <= 0) throw new IOException("The file ended before its root group's header.");
+            crc.Append(buffer.AsSpan(0, n));
+            at += n;
+        }
+        return crc.Value;
     }
 
     /// <summary>The datasets' links, then <c>sentence_to_index</c>'s: its name sorts after every decimal name.</summary>

@@ -69,10 +69,45 @@ public sealed class ElmoWeights
     /// <summary>Indexed <c>[direction][layer]</c>; direction 0 is forward, 1 backward.</summary>
     internal LstmLayerWeights[][] Lstm { get; }
 
+    /// <summary>How the GEMM weights (convolutions, highway, projection, LSTM matrices) are stored; biases and the
+    /// character embedding are always float32.</summary>
+    public WeightPrecision Precision => Lstm.Length > 0 && Lstm[0].Length > 0 ? Lstm[0][0].Recurrent.Precision : WeightPrecision.Fp32;
+
+    /// <summary>
+    /// These weights with every GEMM matrix stored in <paramref name="precision"/> (bfloat16 or int8 with per-column
+    /// scales, <see cref="WeightPrecision"/>): about a half or a quarter of the bytes, widened to float32 inside the
+    /// products (accumulation stays float32). Results then differ from float32's (see docs/performance.md for the
+    /// measured fidelity); only <see cref="WeightPrecision.Fp32"/> is exact. These weights themselves for Fp32.
+    /// </summary>
+    /// <param name="precision">The storage.</param>
+    /// <returns>The converted weights.</returns>
+    /// <exception cref="InvalidOperationException">These weights are already reduced (only float32 converts).</exception>
+    public ElmoWeights ToPrecision(WeightPrecision precision)
+    {
+        if (precision == Precision) return this;
+        return new ElmoWeights(
+            Options,
+            CharEmbedding,
+            [.. Convolutions.Select(c => c with { Kernel = c.Kernel.ToPrecision(precision) })],
+            [.. Highways.Select(h => h with { TransformAndCarry = h.TransformAndCarry.ToPrecision(precision) })],
+            Projection?.ToPrecision(precision),
+            ProjectionBias,
+            [.. Lstm.Select(d => d.Select(l => l with { Input = l.Input.ToPrecision(precision), Recurrent = l.Recurrent.ToPrecision(precision), Projection = l.Projection.ToPrecision(precision) }).ToArray())]);
+    }
+
     /// <summary>Loads bilm-tf weights from an HDF5 file, checking every dataset against <paramref name="options"/>.</summary>
     /// <param name="path">The weight file.</param>
     /// <param name="options">The architecture the file must match.</param>
     /// <returns>The converted weights.</returns>
     /// <exception cref="ElmoWeightsException">The file is missing, not HDF5, truncated, or a dataset is missing, mis-shaped, of an unsupported type, or holds NaN or infinite values.</exception>
     public static ElmoWeights Load(string path, ElmoOptions options) => WeightFileReader.Read(path, options);
+
+    /// <summary>Loads bilm-tf weights from an HDF5 file and keeps the GEMM matrices in <paramref name="precision"/>,
+    /// converting each as soon as it is read (the whole float32 model is never resident at once).</summary>
+    /// <param name="path">The weight file.</param>
+    /// <param name="options">The architecture the file must match.</param>
+    /// <param name="precision">How the GEMM weights are kept (<see cref="ToPrecision"/>).</param>
+    /// <returns>The converted weights.</returns>
+    /// <exception cref="ElmoWeightsException">As <see cref="Load(string, ElmoOptions)"/>.</exception>
+    public static ElmoWeights Load(string path, ElmoOptions options, WeightPrecision precision) => WeightFileReader.Read(path, options, precision);
 }

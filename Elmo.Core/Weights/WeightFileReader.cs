@@ -13,7 +13,7 @@ namespace Elmo.Core;
 /// <summary>Reads the bilm-tf HDF5 layout into <see cref="ElmoWeights"/>, checking every dataset.</summary>
 internal static class WeightFileReader
 {
-    public static ElmoWeights Read(string path, ElmoOptions options)
+    public static ElmoWeights Read(string path, ElmoOptions options, WeightPrecision precision = WeightPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
@@ -53,7 +53,7 @@ internal static class WeightFileReader
                 // options of another model fail fast with the first mismatching dataset named.
                 foreach (var (name, shape) in RandomWeights.Layout(options)) sources[0].Check(name, shape);
                 sources[0].CheckNothingBeyond(options);
-                return Build(sources, options);
+                return Build(sources, options, precision);
             }
             catch (ElmoWeightsException)
             {
@@ -103,7 +103,7 @@ internal static class WeightFileReader
     /// same thread-safe source twice to share it). The error reported is that of the first failing dataset in file order,
     /// as a sequential read would report it.
     /// </summary>
-    internal static ElmoWeights Build(IReadOnlyList<IWeightSource> sources, ElmoOptions options)
+    internal static ElmoWeights Build(IReadOnlyList<IWeightSource> sources, ElmoOptions options, WeightPrecision precision = WeightPrecision.Fp32)
     {
         var cnn = options.CharCnn;
         var lstm = options.Lstm;
@@ -122,7 +122,7 @@ internal static class WeightFileReader
                 var (w, n) = cnn.Filters[i];
                 // (1, w, d, n) is already row-major (w·d) × n: position-major, then channel, then filter.
                 var kernel = src.ReadPacked($"CNN/W_cnn_{i}", [1, w, d, n], w * d, n);
-                convolutions[i] = new ConvolutionWeights(w, kernel, src.Read($"CNN/b_cnn_{i}", [n]));
+                convolutions[i] = new ConvolutionWeights(w, kernel.ToPrecision(precision), src.Read($"CNN/b_cnn_{i}", [n]));
             }
         });
 
@@ -139,7 +139,7 @@ internal static class WeightFileReader
                 var bias = new float[2 * f];
                 src.ReadInto($"CNN_high_{layer}/b_transform", [f], bias.AsSpan(0, f));
                 src.ReadInto($"CNN_high_{layer}/b_carry", [f], bias.AsSpan(f, f));
-                highways[layer] = new HighwayWeights(packed, bias);
+                highways[layer] = new HighwayWeights(packed.ToPrecision(precision), bias);
             });
         }
 
@@ -152,7 +152,7 @@ internal static class WeightFileReader
                 var packed = new PackedMatrix(f, p);
                 PackRows(src, buffer, "CNN_proj/W_proj", [f, p], 0, packed, 0);
                 projectionBias = src.Read("CNN_proj/b_proj", [p]);
-                projection = packed;
+                projection = packed.ToPrecision(precision);
             });
         }
 
@@ -177,7 +177,8 @@ internal static class WeightFileReader
                     for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
                     var wp = new PackedMatrix(c, p);
                     PackRows(src, buffer, $"{prefix}/W_P_0", [c, p], 0, wp, 0);
-                    target[layer] = new LstmLayerWeights(wx, wh, bias, wp);
+                    // A reduced precision is made matrix by matrix, so that the whole float32 model is never resident.
+                    target[layer] = new LstmLayerWeights(wx.ToPrecision(precision), wh.ToPrecision(precision), bias, wp.ToPrecision(precision));
                 });
             }
         }

@@ -129,6 +129,11 @@ public static class Gemm
 
     private static void Run(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
     {
+        if (b.Precision != WeightPrecision.Fp32)
+        {
+            RunWidened(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+            return;
+        }
         switch (b.Path)
         {
             case KernelPath.Vector512:
@@ -253,6 +258,168 @@ public static class Gemm
                         for (int q = p; q < pEnd; q++)
                         {
                             ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
+                            int nc = Math.Min(nr, n - q * nr);
+                            for (int r = 0; r < tail; r++)
+                            {
+                                ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
+                                ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
+                                if (nc == nr)
+                                {
+                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    {
+                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
+                                    }
+                                }
+                                else
+                                {
+                                    EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
+                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    {
+                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
+                                    }
+                                    EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Per-thread buffer for panel blocks widened from bfloat16 or int8 (up to four panel blocks, 128 KiB).</summary>
+    [ThreadStatic]
+    private static float[]? _widened;
+
+    private static void RunWidened(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+    {
+        switch (b.Path)
+        {
+            case KernelPath.Vector512:
+                RunWidened<Vector512Ops, Vector512<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                break;
+            case KernelPath.Vector256:
+                RunWidened<Vector256Ops, Vector256<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                break;
+            case KernelPath.Vector128:
+                RunWidened<Vector128Ops, Vector128<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                break;
+            default:
+                RunWidened<ScalarOps, float>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run{TOps, TVec}"/> for a bfloat16 or int8 B: the same blocking, tiles and micro-kernels, with each
+    /// group of panel blocks widened to float32 (<see cref="PanelWidening"/>) into a per-thread buffer just before the
+    /// kernels read it, in the same accumulation blocks of <see cref="SumBlock"/> as the float32 product: the same bits
+    /// as the float32 product of the dequantised values, on every path, for any batch composition and threads.
+    /// Memory is read once per block at a half or a quarter of the bytes; no software prefetch (the hardware
+    /// prefetchers follow the sequential panel reads of the widening loop).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunWidened<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int k = b.Rows, n = b.Columns, nr = b.PanelWidth;
+        int fullPanels = n / nr;
+        Span<float> edgeTile = stackalloc float[MicroRows * 32];
+        ref float edge = ref MemoryMarshal.GetReference(edgeTile);
+        ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
+
+        int kBlock = Math.Min(KBlock, PanelBlockBytes / (sizeof(float) * nr));
+        const int MaxGroup = 4; // TailPanels' largest group
+        ref float wide = ref MemoryMarshal.GetArrayDataReference(_widened ??= new float[MaxGroup * PanelBlockBytes / sizeof(float)]);
+        bool fused = WidenedKernels.Supported(b);
+        for (int k0 = 0; k0 < k; k0 += kBlock)
+        {
+            int kc = Math.Min(kBlock, k - k0);
+            nint blockStride = (nint)kc * nr; // panel stride in the widened buffer
+            bool load = accumulate || k0 > 0;
+            for (int i0 = 0; i0 < m; i0 += MBlock)
+            {
+                int mc = Math.Min(MBlock, m - i0);
+                int tail = mc % MicroRows, full = mc - tail;
+                int group = TailPanels(tail);
+                ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
+                ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
+                bool pack = panel1 - panel0 >= PackMinPanels;
+                if (pack) PackA(ref aBlock, lda, full, kc, ref packed);
+                nint rowStep = pack ? 1 : lda, kStep = pack ? MicroRows : 1;
+                for (int p = panel0; p < panel1; p += group)
+                {
+                    int pEnd = Math.Min(p + group, panel1);
+                    if (fused && full == 0 && tail == 1 && pEnd - p == 4 && pEnd <= fullPanels)
+                    {
+                        // Batch 1: widen in registers, straight from the reduced panels (one accumulation block at a time).
+                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                        {
+                            WidenedKernels.Row1x4(ref Unsafe.Add(ref aBlock, s0), b, p, k0 + s0, Math.Min(SumBlock, kc - s0), ref Unsafe.Add(ref cBlock, p * nr), load || s0 > 0, pEnd + 4 <= panel1);
+                        }
+                        continue;
+                    }
+                    PanelWidening.Block(b, p, pEnd - p, k0, kc, ref wide);
+                    for (int q = p; q < pEnd; q++)
+                    {
+                        ref float bq = ref Unsafe.Add(ref wide, (q - p) * blockStride);
+                        ref float cq = ref Unsafe.Add(ref cBlock, q * nr);
+                        int nc = Math.Min(nr, n - q * nr);
+                        for (int i = 0; i < full; i += MicroRows)
+                        {
+                            ref float ai = ref pack ? ref Unsafe.Add(ref packed, i * kc) : ref Unsafe.Add(ref aBlock, (nint)i * lda);
+                            ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
+                            if (nc == nr)
+                            {
+                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                {
+                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref ci, ldc, load || s0 > 0, 0);
+                                }
+                            }
+                            else
+                            {
+                                EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
+                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                {
+                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, nr, load || s0 > 0, 0);
+                                }
+                                EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
+                            }
+                        }
+                    }
+
+                    if (tail == 0)
+                    {
+                        continue;
+                    }
+
+                    ref float at = ref Unsafe.Add(ref aBlock, (nint)full * lda);
+                    ref float ct = ref Unsafe.Add(ref cBlock, (nint)full * ldc);
+                    ref float cp = ref Unsafe.Add(ref ct, p * nr);
+                    if (pEnd - p == group && pEnd <= fullPanels)
+                    {
+                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                        {
+                            ref float a0 = ref Unsafe.Add(ref at, s0);
+                            ref float b0 = ref Unsafe.Add(ref wide, s0 * nr);
+                            int sc = Math.Min(SumBlock, kc - s0);
+                            bool ld = load || s0 > 0;
+                            switch (tail)
+                            {
+                                case 1: Kernel1x4<TOps, TVec>(ref a0, ref b0, blockStride, sc, ref cp, nr, ld, 0); break;
+                                case 2: Kernel2x2<TOps, TVec>(ref a0, lda, ref b0, blockStride, sc, ref cp, ldc, nr, ld, 0); break;
+                                case 3: Kernel3x2<TOps, TVec>(ref a0, lda, ref b0, blockStride, sc, ref cp, ldc, nr, ld, 0); break;
+                                case 4: Kernel4x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, 0); break;
+                                default: Kernel5x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, 0); break;
+                            }
+                        }
+                    }
+                    else
+                    {
+                        for (int q = p; q < pEnd; q++)
+                        {
+                            ref float bq = ref Unsafe.Add(ref wide, (q - p) * blockStride);
                             int nc = Math.Min(nr, n - q * nr);
                             for (int r = 0; r < tail; r++)
                             {

@@ -10,9 +10,18 @@ namespace Elmo.Kernels.Gemm;
 /// (<c>panel[k * PanelWidth + j]</c>), the last panel zero-padded. Immutable after construction and safe
 /// to share between threads.
 /// </summary>
+/// <remarks>
+/// <see cref="ToPrecision"/> makes a bfloat16 or int8 copy (<see cref="WeightPrecision"/>) in the same panel layout;
+/// <see cref="Gemm"/> widens each panel block of such a matrix to float32 in a per-thread buffer just before the
+/// micro-kernels use it, so a product reads half or a quarter of the bytes from memory and computes exactly what the
+/// float32 product of the dequantised values computes (the same bits on every path).
+/// </remarks>
 public sealed class PackedMatrix
 {
     private readonly float[] _panels;
+    private readonly ushort[]? _bf16;
+    private readonly sbyte[]? _int8;
+    private readonly float[]? _scales;
 
     /// <summary>Packs the row-major <paramref name="rows"/> × <paramref name="columns"/> matrix <paramref name="source"/> for <paramref name="path"/>.</summary>
     /// <param name="source">Row-major <c>K × N</c> values; its row stride is <paramref name="columns"/>.</param>
@@ -61,6 +70,69 @@ public sealed class PackedMatrix
         _panels = PanelMemory.Allocate((long)PanelCount * PanelWidth * rows);
     }
 
+    /// <summary>A reduced-precision copy of <paramref name="source"/> (same path and layout).</summary>
+    private PackedMatrix(PackedMatrix source, WeightPrecision precision)
+    {
+        Path = source.Path;
+        Rows = source.Rows;
+        Columns = source.Columns;
+        PanelWidth = source.PanelWidth;
+        PanelCount = source.PanelCount;
+        Precision = precision;
+        _panels = [];
+        var from = source._panels;
+        int nr = PanelWidth;
+        if (precision == WeightPrecision.Bf16)
+        {
+            _bf16 = new ushort[from.Length];
+            for (long i = 0; i < from.Length; i++) _bf16[i] = ToBf16(from[i]);
+            return;
+        }
+
+        // int8: one scale per column (of B; an output row of the layer), from the column's largest magnitude.
+        _int8 = new sbyte[from.Length];
+        _scales = new float[(long)PanelCount * nr];
+        for (int p = 0; p < PanelCount; p++)
+        {
+            long panel = (long)p * Rows * nr;
+            for (int j = 0; j < nr; j++)
+            {
+                float largest = 0;
+                for (int k = 0; k < Rows; k++) largest = Math.Max(largest, Math.Abs(from[panel + (long)k * nr + j]));
+                float scale = largest / 127f;
+                _scales[(long)p * nr + j] = scale;
+                if (scale == 0) continue; // a zero (or padding) column stays all zeros
+                for (int k = 0; k < Rows; k++)
+                {
+                    long at = panel + (long)k * nr + j;
+                    _int8[at] = (sbyte)Math.Clamp(MathF.Round(from[at] / scale), -127f, 127f);
+                }
+            }
+        }
+    }
+
+    /// <summary>The nearest bfloat16 (ties to even) of a finite float.</summary>
+    internal static ushort ToBf16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
+    }
+
+    /// <summary>
+    /// A copy that stores its values in <paramref name="precision"/> (this matrix itself for <see cref="WeightPrecision.Fp32"/>).
+    /// The copy is read-only: <see cref="SetRow"/> and <see cref="SetRows"/> refuse it.
+    /// </summary>
+    /// <param name="precision">The storage of the copy.</param>
+    /// <returns>The copy, or this matrix.</returns>
+    /// <exception cref="InvalidOperationException">This matrix is not float32.</exception>
+    public PackedMatrix ToPrecision(WeightPrecision precision)
+    {
+        if (precision == Precision) return this;
+        if (Precision != WeightPrecision.Fp32) throw new InvalidOperationException($"Only a float32 matrix can be converted; this one is {Precision}.");
+        if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision.");
+        return new PackedMatrix(this, precision);
+    }
+
     /// <summary>Packs <paramref name="source"/> for <paramref name="path"/> even when the hardware lacks it (see the constructor above). For tests only.</summary>
     internal static PackedMatrix Emulated(ReadOnlySpan<float> source, int rows, int columns, KernelPath path)
     {
@@ -84,10 +156,24 @@ public sealed class PackedMatrix
     /// <summary>Number of panels (the last one may be zero-padded).</summary>
     public int PanelCount { get; }
 
-    /// <summary>Bytes held by the packed panels.</summary>
-    public long SizeInBytes => (long)_panels.Length * sizeof(float);
+    /// <summary>How the values are stored.</summary>
+    public WeightPrecision Precision { get; }
+
+    /// <summary>Bytes held by the packed panels (and the int8 scales).</summary>
+    public long SizeInBytes => Precision switch
+    {
+        WeightPrecision.Bf16 => (long)_bf16!.Length * sizeof(ushort),
+        WeightPrecision.Int8 => _int8!.LongLength + _scales!.LongLength * sizeof(float),
+        _ => (long)_panels.Length * sizeof(float),
+    };
 
     internal float[] Panels => _panels;
+
+    internal ushort[]? Bf16Panels => _bf16;
+
+    internal sbyte[]? Int8Panels => _int8;
+
+    internal float[]? Scales => _scales;
 
     /// <summary>Writes row <paramref name="k"/> of B (length <see cref="Columns"/>) into the panels.</summary>
     public void SetRow(int k, ReadOnlySpan<float> row)
@@ -112,6 +198,7 @@ public sealed class PackedMatrix
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void SetRows(int k0, ReadOnlySpan<float> rows, int width, int column0)
     {
+        if (Precision != WeightPrecision.Fp32) throw new InvalidOperationException($"A {Precision} matrix is read-only.");
         ArgumentOutOfRangeException.ThrowIfNegative(k0);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegative(column0);
@@ -163,7 +250,13 @@ public sealed class PackedMatrix
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)k, (uint)Rows, nameof(k));
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)j, (uint)Columns, nameof(j));
             int p = j / PanelWidth;
-            return _panels[((long)p * Rows + k) * PanelWidth + (j - p * PanelWidth)];
+            long at = ((long)p * Rows + k) * PanelWidth + (j - p * PanelWidth);
+            return Precision switch
+            {
+                WeightPrecision.Bf16 => BitConverter.UInt32BitsToSingle((uint)_bf16![at] << 16),
+                WeightPrecision.Int8 => _int8![at] * _scales![(long)p * PanelWidth + (j - p * PanelWidth)],
+                _ => _panels[at],
+            };
         }
     }
 }

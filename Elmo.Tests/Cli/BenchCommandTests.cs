@@ -80,6 +80,21 @@ public partial class BenchCommandTests
         Assert.That(result.Out, Does.Contain("model: " + Reference.FixtureWeights));
     }
 
+    [Test]
+    public void ReducedPrecisionRunsAndReportsItsFidelity()
+    {
+        using var dir = new TempDir();
+        string corpus = dir.Write("corpus.txt", "The cat sat on the mat .\nA dog barked .\n");
+        var result = CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--repetitions", "1", "--latency-sentences", "0", "--no-calibration", "--precision", "int8");
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Match(@"MB packed \(Int8\)"));
+        var layers = Regex.Matches(result.Out, @"fidelity vs fp32, layer (?<l>\d): 11 vectors, cosine min (?<min>[\d.]+), median [\d.]+; max abs diff \S+");
+        Assert.That(layers, Has.Count.EqualTo(3), result.Out);
+        Assert.That(layers.Select(m => double.Parse(m.Groups["min"].Value, CultureInfo.InvariantCulture)), Has.All.GreaterThan(0.9));
+        Assert.That(CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--no-calibration", "--precision", "fp16").Exit, Is.EqualTo(2), "not a precision");
+        Assert.That(CliHarness.Run("bench", "--preset", "tiny", "--corpus", corpus, "--repetitions", "1", "--no-calibration").Out, Does.Not.Contain("fidelity"), "fp32 is the reference itself");
+    }
+
     [TestCase("--batch-size", "0")]
     [TestCase("--repetitions", "0")]
     [TestCase("--sentences", "0")]

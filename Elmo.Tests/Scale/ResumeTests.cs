@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using Elmo.Cli;
+using Elmo.Core;
+using Elmo.Tests.Cli;
+
+namespace Elmo.Tests.Scale;
+
+/// <summary><c>elmo embed --resume</c>: an interrupted run continues from its last checkpoint and ends with the bytes of an uninterrupted run.</summary>
+public class ResumeTests
+{
+    private static readonly string[] Demo = ["--model", "demo", "--quiet"];
+
+    [TestCase(OutputLayout.All, false, false, false)]
+    [TestCase(OutputLayout.Top, true, false, false)]
+    [TestCase(OutputLayout.Average, false, true, false)]
+    [TestCase(OutputLayout.Mix, false, false, false)]
+    [TestCase(OutputLayout.Mix, false, false, true)]
+    public void ACancelledRunResumesToTheBytesOfAnUninterruptedOne(OutputLayout layout, bool keys, bool stateless, bool layerNorm)
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", ScaleCorpus.Text(400, distinct: keys));
+        var mix = layout == OutputLayout.Mix ? new ScalarMix(3, [0.5f, -1f, 2f], gamma: 0.75f, layerNorm: layerNorm) : null;
+        var settings = new EmbedSettings { Layout = layout, Mix = mix, UseSentenceKeys = keys, Mode = stateless ? StateMode.Stateless : StateMode.Warm, BatchSize = 8 };
+        string single = dir.File("single.hdf5");
+        using (var corpus = CorpusInput.FromFile(input)) CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, single, settings);
+
+        string output = dir.File("out.hdf5");
+        var resumable = settings with { Resume = new ResumeOptions { Sentences = 50 } };
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            using var corpus = CorpusInput.FromFile(input);
+            CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, resumable, p =>
+            {
+                if (p.Sentences >= 230) cancel.Cancel();
+            }, cancel.Token);
+        });
+        Assert.That(File.Exists(output), Is.False, "no output yet");
+        var checkpoint = Checkpoint.For(output);
+        Assert.That(File.Exists(checkpoint.RecordPath) && File.Exists(checkpoint.WorkingPath), Is.True, "the checkpoint stays");
+
+        EmbedProgress done;
+        using (var corpus = CorpusInput.FromFile(input)) done = CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, resumable);
+
+        Assert.That(done.ResumedSentences, Is.EqualTo(layerNorm ? 224 : 200), "the last checkpoint before the cancellation: 4 × 50 sentences (a layer-normalised mix: at the next whole batch of 8)");
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(File.ReadAllBytes(single)), "bitwise the uninterrupted run's file");
+        Assert.That(File.Exists(checkpoint.RecordPath) || File.Exists(checkpoint.WorkingPath), Is.False, "the checkpoint is gone");
+    }
+
+    [Test]
+    public void APartResumesToo()
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", ScaleCorpus.Text(300, distinct: false));
+        Assert.That(CliHarness.Run(["embed", input, dir.File("p2.hdf5"), .. Demo, "--top", "--shard", "2/3"]).Exit, Is.Zero);
+        using var cancel = new CancellationTokenSource();
+        var settings = new EmbedSettings { Layout = OutputLayout.Top, Shard = new ShardSpec(2, 3), BatchSize = 4, Resume = new ResumeOptions { Sentences = 20 } };
+        string output = dir.File("p2-resumed.hdf5");
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            using var corpus = CorpusInput.FromFile(input);
+            CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, settings, p =>
+            {
+                if (p.Sentences >= 50) cancel.Cancel();
+            }, cancel.Token);
+        });
+        var run = CliHarness.Run(["embed", input, output, "--model", "demo", "--top", "--shard", "2/3", "--resume", "--checkpoint-sentences", "20"]);
+        Assert.That(run.Exit, Is.Zero, run.ToString());
+        Assert.That(run.Err, Does.Contain("40 sentences were done by an interrupted run and not embedded again"));
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(File.ReadAllBytes(dir.File("p2.hdf5"))));
+    }
+
+    [Test]
+    public void CheckpointsFollowTimeAsWellAsSentences()
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", ScaleCorpus.Text(120, distinct: false));
+        var settings = new EmbedSettings { Layout = OutputLayout.Top, BatchSize = 4, Resume = new ResumeOptions { Sentences = 1_000_000, Interval = TimeSpan.FromTicks(1) } };
+        using var corpus = CorpusInput.FromFile(input);
+        var done = CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, dir.File("out.hdf5"), settings);
+        Assert.That(done.Checkpoints, Is.EqualTo(120), "a checkpoint after every sentence, when every tick is due");
+        Assert.That(new ResumeOptions().Sentences, Is.EqualTo(1000));
+        Assert.That(new ResumeOptions().Interval, Is.EqualTo(TimeSpan.FromSeconds(30)));
+    }
+
+    [Test]
+    public void LeftoversAreNamedAndADifferentRunIsRefused()
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", ScaleCorpus.Text(200, distinct: false));
+        string output = dir.File("out.hdf5");
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            using var corpus = CorpusInput.FromFile(input);
+            CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, new EmbedSettings { Layout = OutputLayout.Top, BatchSize = 4, Resume = new ResumeOptions { Sentences = 10 } }, p =>
+            {
+                if (p.Sentences >= 30) cancel.Cancel();
+            }, cancel.Token);
+        });
+        var checkpoint = Checkpoint.For(output);
+
+        var plain = CliHarness.Run(["embed", input, output, .. Demo, "--top"]);
+        Assert.That(plain.Exit, Is.EqualTo(ElmoCli.BadInput));
+        Assert.That(plain.Err.Trim().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(plain.Err, Does.Contain("an interrupted run of it left a checkpoint (30 of 200 sentences done)").And.Contain("add --resume to continue it, or delete").And.Contain(checkpoint.WorkingPath));
+
+        var other = CliHarness.Run(["embed", input, output, .. Demo, "--all", "--resume"]);
+        Assert.That(other.Exit, Is.EqualTo(ElmoCli.BadInput));
+        Assert.That(other.Err.Trim().Split('\n').Where(l => !l.Contains("built-in demo model", StringComparison.Ordinal)), Has.Exactly(1).Items, "one line besides the demo model's notice");
+        Assert.That(other.Err, Does.Contain("Cannot resume").And.Contain("the interrupted run embedded different settings (top,"));
+
+        string changed = dir.Write("in.txt", ScaleCorpus.Text(200, distinct: false, seed: 9));
+        var otherInput = CliHarness.Run(["embed", changed, output, .. Demo, "--top", "--resume"]);
+        Assert.That(otherInput.Exit, Is.EqualTo(ElmoCli.BadInput));
+        Assert.That(otherInput.Err, Does.Contain("the interrupted run embedded a different input"));
+
+        var stateful = CliHarness.Run(["embed", input, output, .. Demo, "--top", "--stateful", "--resume"]);
+        Assert.That(stateful.Exit, Is.EqualTo(ElmoCli.UsageError));
+        Assert.That(stateful.Err, Does.StartWith("elmo: --stateful cannot be resumed with --resume"));
+        Assert.That(File.Exists(output), Is.False);
+        Assert.That(File.Exists(checkpoint.RecordPath), Is.True, "refusals leave the checkpoint alone");
+    }
+
+    [Test]
+    public void AKilledRunOfFiveThousandSentencesResumesWithoutRedoingItsWork()
+    {
+        using var dir = new TempDir();
+        string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
+        File.WriteAllText(dir.File("in.txt"), ScaleCorpus.Text(5000, distinct: false));
+        string[] flags = ["--model", "demo", "--top", "--batch-size", "16", "--threads", "1"];
+
+        var watch = Stopwatch.StartNew();
+        using (var whole = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "single.hdf5", .. flags, "--quiet"]))
+        {
+            Assert.That(whole.Wait(300).Exit, Is.Zero, whole.Error);
+        }
+        double uninterrupted = watch.Elapsed.TotalSeconds;
+
+        // SIGKILL at a random point after the first checkpoint (the seed is printed, so a failure can be replayed).
+        int seed = Environment.TickCount;
+        var random = new Random(seed);
+        var checkpoint = Checkpoint.For(dir.File("out.hdf5"));
+        double fraction = 0.1 + 0.7 * random.NextDouble();
+        TestContext.Out.WriteLine($"seed {seed}: SIGKILL after about {fraction:P0} of the run");
+        using (var first = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", .. flags, "--resume", "--checkpoint-sentences", "250", "--quiet"]))
+        {
+            first.WaitUntil(() => File.Exists(checkpoint.RecordPath), "the first checkpoint", 300);
+            Thread.Sleep(TimeSpan.FromSeconds(uninterrupted * fraction * random.NextDouble()));
+            first.Signal("KILL");
+            first.Wait(60);
+        }
+        Assert.That(File.Exists(dir.File("out.hdf5")), Is.False, "killed before the end");
+        long recorded = long.Parse(File.ReadAllLines(checkpoint.RecordPath).Single(l => l.StartsWith("done: ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+        watch.Restart();
+        string err;
+        using (var resumed = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", .. flags, "--resume", "--checkpoint-sentences", "250"]))
+        {
+            var (exit, e, _, _) = resumed.Wait(300);
+            err = e;
+            Assert.That(exit, Is.Zero, err);
+        }
+        double resumedSeconds = watch.Elapsed.TotalSeconds;
+        TestContext.Out.WriteLine($"uninterrupted {uninterrupted:F1} s; killed with {recorded} of 5000 sentences checkpointed; the resumed run took {resumedSeconds:F1} s");
+
+        Assert.That(err, Does.Contain($"resumable run: {recorded} sentences were done by an interrupted run and not embedded again"));
+        Assert.That(err, Does.Contain($"elmo: embedded {5000 - recorded} sentences"));
+        Assert.That(File.ReadAllBytes(dir.File("out.hdf5")), Is.EqualTo(File.ReadAllBytes(dir.File("single.hdf5"))), "bitwise the uninterrupted run's file");
+        Assert.That(Directory.GetFiles(dir.Path, ".*"), Is.Empty, "no working file or checkpoint left");
+    }
+}
