@@ -84,3 +84,53 @@ public class GemmPathBenchmarks : IFlopsBenchmark
     [Benchmark(Description = "Gemm 64x512x1024")]
     public void Multiply() => Gemm.Multiply(_a, M, K, _b, _c, N, accumulate: true);
 }
+
+/// <summary>
+/// <see cref="Gemm.Multiply"/> with float32, bfloat16 and int8 weights (<see cref="PackedMatrix.ToPrecision"/>) at the
+/// LSTM shapes, one thread, cycling through enough distinct matrices (256 MB of float32) that B comes from memory as
+/// in the model, not from the L3: batch 1 is bound by the bytes read, batch 64 by the FMA units.
+/// </summary>
+public class GemmPrecisionBenchmarks : IFlopsBenchmark
+{
+    private float[] _a = [];
+    private float[] _c = [];
+    private PackedMatrix[] _b = [];
+    private int _next;
+
+    [Params("lstm-h-1", "lstm-p-1", "lstm-h-64", "lstm-p-64")]
+    public string Shape { get; set; } = "lstm-h-1";
+
+    [Params(WeightPrecision.Fp32, WeightPrecision.Bf16, WeightPrecision.Int8)]
+    public WeightPrecision Precision { get; set; } = WeightPrecision.Fp32;
+
+    private (int M, int K, int N) Dims => Shape switch
+    {
+        "lstm-h-1" => (1, 512, 16384),
+        "lstm-p-1" => (1, 4096, 512),
+        "lstm-h-64" => (64, 512, 16384),
+        _ => (64, 4096, 512),
+    };
+
+    public double WorkPerOperation => 2.0 * Dims.M * Dims.K * Dims.N;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (m, k, n) = Dims;
+        var random = new Random(1);
+        _a = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble() - 0.5f).ToArray();
+        int copies = (int)Math.Max(1, (256L << 20) / (4L * k * n));
+        _b = Enumerable.Range(0, copies)
+            .Select(_ => new PackedMatrix(Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(), k, n).ToPrecision(Precision))
+            .ToArray();
+        _c = new float[m * n];
+    }
+
+    [Benchmark(Description = "Gemm, one thread, B from memory")]
+    public void Multiply()
+    {
+        var (m, k, n) = Dims;
+        Gemm.Multiply(_a, m, k, _b[_next], _c, n, accumulate: true);
+        _next = (_next + 1) % _b.Length;
+    }
+}

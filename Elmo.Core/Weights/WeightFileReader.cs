@@ -133,7 +133,7 @@ internal static class WeightFileReader
             items.Add((src, buffer) =>
             {
                 // [W_transform | W_carry] side by side: F × 2F.
-                var packed = new PackedMatrix(f, 2 * f);
+                var packed = buffer.Stage(f, 2 * f, precision);
                 PackRows(src, buffer, $"CNN_high_{layer}/W_transform", [f, f], 0, packed, 0);
                 PackRows(src, buffer, $"CNN_high_{layer}/W_carry", [f, f], 0, packed, f);
                 var bias = new float[2 * f];
@@ -149,7 +149,7 @@ internal static class WeightFileReader
         {
             items.Add((src, buffer) =>
             {
-                var packed = new PackedMatrix(f, p);
+                var packed = buffer.Stage(f, p, precision);
                 PackRows(src, buffer, "CNN_proj/W_proj", [f, p], 0, packed, 0);
                 projectionBias = src.Read("CNN_proj/b_proj", [p]);
                 projection = packed.ToPrecision(precision);
@@ -169,16 +169,18 @@ internal static class WeightFileReader
                 {
                     int input = p; // layer 0 reads the token representation, later layers the previous layer; both are P wide
                     // W_0 = [W_x; W_h]: (input + P) × 4C, packed straight into the two matrices block by block.
-                    var wx = new PackedMatrix(input, 4 * c);
-                    var wh = new PackedMatrix(p, 4 * c);
+                    // A reduced precision is made matrix by matrix in one staging area, so that no float32 matrix is kept.
+                    var wx = buffer.Stage(input, 4 * c, precision);
                     PackRows(src, buffer, $"{prefix}/W_0", [input + p, 4 * c], 0, wx, 0);
+                    wx = wx.ToPrecision(precision);
+                    var wh = buffer.Stage(p, 4 * c, precision);
                     PackRows(src, buffer, $"{prefix}/W_0", [input + p, 4 * c], input, wh, 0);
+                    wh = wh.ToPrecision(precision);
                     var bias = src.Read($"{prefix}/B", [4 * c]);
                     for (int k = 2 * c; k < 3 * c; k++) bias[k] += 1.0f; // TF's forget_bias, gate order i, j, f, o
-                    var wp = new PackedMatrix(c, p);
+                    var wp = buffer.Stage(c, p, precision);
                     PackRows(src, buffer, $"{prefix}/W_P_0", [c, p], 0, wp, 0);
-                    // A reduced precision is made matrix by matrix, so that the whole float32 model is never resident.
-                    target[layer] = new LstmLayerWeights(wx.ToPrecision(precision), wh.ToPrecision(precision), bias, wp.ToPrecision(precision));
+                    target[layer] = new LstmLayerWeights(wx, wh, bias, wp.ToPrecision(precision));
                 });
             }
         }
@@ -255,11 +257,25 @@ internal static class WeightFileReader
     private sealed class ReadBuffer
     {
         private float[] _data = [];
+        private float[] _staging = [];
 
         public float[] Get(long length)
         {
             if (_data.Length < length) _data = new float[length];
             return _data;
+        }
+
+        /// <summary>
+        /// A float32 matrix to pack rows into: a new one when the model stays float32, else this thread's reused staging
+        /// area (converted with <see cref="PackedMatrix.ToPrecision"/> before the next matrix is staged), so that a
+        /// reduced model never holds more than one float32 matrix per loading thread.
+        /// </summary>
+        public PackedMatrix Stage(int rows, int columns, WeightPrecision precision)
+        {
+            if (precision == WeightPrecision.Fp32) return new PackedMatrix(rows, columns);
+            long length = PackedMatrix.StorageLength(rows, columns);
+            if (_staging.LongLength < length) _staging = new float[length];
+            return new PackedMatrix(rows, columns, _staging);
         }
     }
 

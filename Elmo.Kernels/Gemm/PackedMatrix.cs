@@ -70,6 +70,41 @@ public sealed class PackedMatrix
         _panels = PanelMemory.Allocate((long)PanelCount * PanelWidth * rows);
     }
 
+    /// <summary>
+    /// A float32 matrix laid out in <paramref name="storage"/> (at least <c>PanelCount · PanelWidth · rows</c> floats;
+    /// that prefix is cleared): a loader's reusable staging area, packed row by row and then converted with
+    /// <see cref="ToPrecision"/>, so that a reduced-precision model never allocates its float32 matrices.
+    /// </summary>
+    internal PackedMatrix(int rows, int columns, float[] storage)
+        : this(rows, columns, KernelPaths.Best, storage)
+    {
+    }
+
+    private PackedMatrix(int rows, int columns, KernelPath path, float[] storage)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Path = path;
+        Rows = rows;
+        Columns = columns;
+        PanelWidth = 2 * KernelPaths.Width(Path);
+        PanelCount = (columns + PanelWidth - 1) / PanelWidth;
+        long length = (long)PanelCount * PanelWidth * rows;
+        if (storage.LongLength < length) throw new ArgumentException($"Storage holds {storage.LongLength} floats, {length} needed.", nameof(storage));
+        Array.Clear(storage, 0, (int)length);
+        _panels = storage;
+    }
+
+    /// <summary>Floats of the layout (the fp32 panels may live in a longer staging array).</summary>
+    private long Length => (long)PanelCount * PanelWidth * Rows;
+
+    /// <summary>Floats a matrix of this shape needs on <see cref="KernelPaths.Best"/> (for staging areas).</summary>
+    internal static long StorageLength(int rows, int columns)
+    {
+        int nr = 2 * KernelPaths.Width(KernelPaths.Best);
+        return (long)((columns + nr - 1) / nr) * nr * rows;
+    }
+
     /// <summary>A reduced-precision copy of <paramref name="source"/> (same path and layout).</summary>
     private PackedMatrix(PackedMatrix source, WeightPrecision precision)
     {
@@ -82,15 +117,16 @@ public sealed class PackedMatrix
         _panels = [];
         var from = source._panels;
         int nr = PanelWidth;
+        long length = source.Length;
         if (precision == WeightPrecision.Bf16)
         {
-            _bf16 = new ushort[from.Length];
-            for (long i = 0; i < from.Length; i++) _bf16[i] = ToBf16(from[i]);
+            _bf16 = new ushort[length];
+            for (long i = 0; i < length; i++) _bf16[i] = ToBf16(from[i]);
             return;
         }
 
         // int8: one scale per column (of B; an output row of the layer), from the column's largest magnitude.
-        _int8 = new sbyte[from.Length];
+        _int8 = new sbyte[length];
         _scales = new float[(long)PanelCount * nr];
         for (int p = 0; p < PanelCount; p++)
         {
@@ -164,7 +200,7 @@ public sealed class PackedMatrix
     {
         WeightPrecision.Bf16 => (long)_bf16!.Length * sizeof(ushort),
         WeightPrecision.Int8 => _int8!.LongLength + _scales!.LongLength * sizeof(float),
-        _ => (long)_panels.Length * sizeof(float),
+        _ => Length * sizeof(float),
     };
 
     internal float[] Panels => _panels;

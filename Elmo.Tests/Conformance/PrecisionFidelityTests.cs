@@ -54,6 +54,19 @@ public class PrecisionFidelityTests
 
     private static readonly Lazy<ElmoModel> OriginalModel = new(() => new ElmoModel(RandomWeights.Create(ModelPresets.Get("original"), 1)));
 
+    [TestCase(WeightPrecision.Bf16)]
+    [TestCase(WeightPrecision.Int8)]
+    public void LoadingInAPrecisionEqualsConvertingAfterLoading(WeightPrecision precision)
+    {
+        // The loader converts matrix by matrix through a reused staging area: the same values as converting a loaded model.
+        var loaded = ElmoModel.Load(Reference.FixtureOptions, Reference.FixtureWeights, null, precision);
+        var converted = Reference.TinyModel.WithPrecision(precision);
+        Assert.That(loaded.Weights.Precision, Is.EqualTo(precision));
+        Assert.That(loaded.Weights.SizeInBytes, Is.EqualTo(converted.Weights.SizeInBytes));
+        var sentences = Reference.Sentences().Take(8).Select(s => (IReadOnlyList<string>)s).ToArray();
+        Assert.That(loaded.CreateSession(StateMode.Stateless).Run(sentences).Layers, Is.EqualTo(converted.CreateSession(StateMode.Stateless).Run(sentences).Layers));
+    }
+
     [Test]
     public void ReducedModelsRunEveryModeAndKeepTheirOwnWarmState()
     {
