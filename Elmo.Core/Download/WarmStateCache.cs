@@ -7,13 +7,20 @@ namespace Elmo.Core;
 /// Keeps the built-in warm state of a model on disk, so that a process embedding a few sentences in warm mode does
 /// not first run the whole warm-up text through the biLM (for the original model, several seconds at batch size 1).
 /// The state is stored as <c>DIRECTORY/warm/&lt;key&gt;.hdf5</c> (<see cref="WarmStart.Save"/>'s format), the key
-/// covering the architecture, the built-in warm-up text and every byte of the weight file (XXH128, a fast
+/// covering the architecture, the built-in warm-up text, the engine's arithmetic and every byte of the weight file (XXH128, a fast
 /// non-cryptographic hash: about 0.1 s for the 374 MB original weights once they are in the page cache, small next to
 /// loading them), so a weight file edited in place, even at the same size, gets a new entry. A loaded state is the
 /// saved float32 values exactly. The key is a cache key, not a security check.
 /// </summary>
 public static class WarmStateCache
 {
+    /// <summary>
+    /// Names the engine's arithmetic (the order and grouping of its float32 operations), part of the key: change it when
+    /// the biLM's results change in their last bits, so that states cached by the previous version are not reused.
+    /// Issue 16: matrix products summed in blocks of 128, the LSTM bias added after the products (docs/accuracy.md).
+    /// </summary>
+    private const string Arithmetic = "arithmetic=2: sum blocks of 128, LSTM bias last";
+
     /// <summary>The cache file for <paramref name="model"/> loaded from <paramref name="weightsPath"/>.</summary>
     /// <param name="model">The model.</param>
     /// <param name="weightsPath">The weight file the model was loaded from.</param>
@@ -27,7 +34,9 @@ public static class WarmStateCache
         var hash = new XxHash128();
         AppendSection(hash, Encoding.UTF8.GetBytes(model.Options.ToJson()));
         AppendSection(hash, Encoding.UTF8.GetBytes(string.Join("\n", WarmStart.BuiltInText)));
-        // A reduced-precision model has its own warm state; float32's key is what it always was.
+        // The engine's order of float32 operations: a state saved by an engine that rounded differently is stale.
+        AppendSection(hash, Encoding.UTF8.GetBytes(Arithmetic));
+        // A reduced-precision model has its own warm state.
         if (model.Weights.Precision != Elmo.Kernels.Gemm.WeightPrecision.Fp32) AppendSection(hash, Encoding.UTF8.GetBytes("precision=" + model.Weights.Precision));
         using (var weights = new FileStream(weightsPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan))
         {

@@ -72,7 +72,7 @@ internal static class LstmLayerRunner
         float cellClip = o.CellClip ?? 0f;
         float projClip = o.ProjectionClip ?? 0f;
 
-        // With a table: its pre-activations (bias + x·W_x once per distinct input), missing[t] = the rows of step t
+        // With a table: its input projections (x·W_x once per distinct input), missing[t] = the rows of step t
         // whose input is not in it, and each step's gates assembled from the table and the block's projected rows.
         // Without: pre holds every row of the block, and a step's gates are a slice of it.
         Span<float> tablePre = default, stepGates = default;
@@ -82,8 +82,7 @@ internal static class LstmLayerRunner
         {
             if (table.Inputs.Length < (long)table.Count * inDim) throw new ArgumentException("The input table is shorter than its count.", nameof(table));
             tablePre = ws.Floats("lstm.table", (long)table.Count * g);
-            for (int i = 0; i < table.Count; i++) w.Bias.CopyTo(tablePre.Slice(i * g, g));
-            Gemm.Multiply(table.Inputs, table.Count, inDim, w.Input, tablePre, g, accumulate: true, threads);
+            Gemm.Multiply(table.Inputs, table.Count, inDim, w.Input, tablePre, g, accumulate: false, threads);
             stepGates = ws.Floats("lstm.gates", (long)rows * g);
             missing = ws.Ints("lstm.missing", maxLen);
             blockPositions = 0;
@@ -109,7 +108,8 @@ internal static class LstmLayerRunner
             int project = missing[t0];
             for (t1 = t0 + 1; t1 < maxLen && project + missing[t1] <= blockRows; t1++) project += missing[t1];
 
-            // Gather the inputs to project, time-major: (mx, inDim); pre = bias + x·W_x: (mx, 4C).
+            // Gather the inputs to project, time-major: (mx, inDim); pre = x·W_x: (mx, 4C). The bias is added last, in the
+            // gate kernel: summed from zero, the products keep their own scale (the forget gate's bias is near 1).
             // source[m] of position m of the block: its table row, or −1 − its row in pre.
             int m = 0, mx = 0;
             for (int t = t0; t < t1; t++)
@@ -124,14 +124,13 @@ internal static class LstmLayerRunner
                     if (shared < 0)
                     {
                         input.Slice(pos, inDim).CopyTo(xs.Slice(mx * inDim, inDim));
-                        w.Bias.CopyTo(pre.Slice(mx * g, g));
                         shared = -1 - mx++;
                     }
                     if (table is not null) source[m] = shared;
                     m++;
                 }
             }
-            Gemm.Multiply(xs, mx, inDim, w.Input, pre, g, accumulate: true, threads);
+            Gemm.Multiply(xs, mx, inDim, w.Input, pre, g, accumulate: false, threads);
 
             int row0 = 0;
             for (int t = t0; t < t1; t++)
@@ -158,7 +157,7 @@ internal static class LstmLayerRunner
                 // c = σ(i)·tanh(j) + σ(f)·c (clipped); hpre = σ(o)·tanh(c): (n, C)
                 for (int i = 0; i < n; i++)
                 {
-                    LstmCell.Step(gates.Slice(i * g, g), cs.Slice(i * c, c), hpre.Slice(i * c, c), clipCell ? cellClip : 0f);
+                    LstmCell.Step(gates.Slice(i * g, g), w.Bias, cs.Slice(i * c, c), hpre.Slice(i * c, c), clipCell ? cellClip : 0f);
                 }
 
                 // h = clip(hpre · W_P): (n, C) × (C, P) -> (n, P), written over the previous h

@@ -212,9 +212,11 @@ public class StageErrorProbe
                     }
                     float[] GatesOurs(float[] x, float[] hh)
                     {
-                        var z = (float[])lw.Bias.Clone();
-                        Gemm.Multiply(x, 1, p, lw.Input, z, 4 * c, accumulate: true);
+                        // As the engine: the products summed from zero, the bias added last (in the gate kernel, one rounding).
+                        var z = new float[4 * c];
+                        Gemm.Multiply(x, 1, p, lw.Input, z, 4 * c, accumulate: false);
                         Gemm.Multiply(hh, 1, p, lw.Recurrent, z, 4 * c, accumulate: true);
+                        for (int j = 0; j < z.Length; j++) z[j] += lw.Bias[j];
                         return z;
                     }
                     var zExact = Gates(inExact[t], h);

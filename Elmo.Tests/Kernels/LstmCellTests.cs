@@ -51,8 +51,33 @@ public class LstmCellTests
     }
 
     [Test]
+    public void BiasIsAddedBeforeTheGatesOnEveryPathBitwise([ValueSource(typeof(KernelData), nameof(AllPaths))] KernelPath path)
+    {
+        // Step(gates, bias, ...) is Step(gates + bias, ...) with the sum rounded to float32 once per gate, on every path.
+        foreach (int c in new[] { 1, 7, 16, 33, 300 })
+        {
+            var gates = Uniform(4 * c, c, -6f, 6f);
+            var bias = Uniform(4 * c, 100 + c, -1.5f, 1.5f);
+            var initial = Uniform(c, 200 + c, -5f, 5f);
+            var summed = gates.Zip(bias, (g, b) => g + b).ToArray();
+            float[] expectedCell = (float[])initial.Clone(), expectedHidden = new float[c];
+            LstmCell.Step(summed, expectedCell, expectedHidden, 3f, KernelPath.Scalar);
+            float[] cell = (float[])initial.Clone(), hidden = new float[c];
+            LstmCell.Step(gates, bias, cell, hidden, 3f, path);
+            AssertBitwiseEqual(cell, expectedCell, $"{path} cell, C={c}");
+            AssertBitwiseEqual(hidden, expectedHidden, $"{path} hidden, C={c}");
+
+            float[] refCell = (float[])initial.Clone(), refHidden = new float[c];
+            LstmCell.StepReference(gates, bias, refCell, refHidden, 3f);
+            AssertClose(cell, refCell, 2e-7, 1e-6, $"{path} cell vs reference, C={c}");
+            AssertClose(hidden, refHidden, 2e-7, 1e-6, $"{path} hidden vs reference, C={c}");
+        }
+    }
+
+    [Test]
     public void StepRefusesMismatchedLengths()
     {
+        Assert.Throws<ArgumentException>(() => LstmCell.Step(new float[16], new float[15], new float[4], new float[4], 0f), "bias");
         Assert.Throws<ArgumentException>(() => LstmCell.Step(new float[15], new float[4], new float[4], 0f));
         Assert.Throws<ArgumentException>(() => LstmCell.Step(new float[16], new float[4], new float[3], 0f));
     }
