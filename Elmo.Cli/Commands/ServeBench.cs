@@ -68,25 +68,31 @@ internal static class ServeBench
             Send(client, Body(sentences.Take(settings.RequestSentences)), format).GetAwaiter().GetResult();
 
             var offline = new List<double>();
+            var offlineCpu = new List<double>();
             var runs = settings.Clients.ToDictionary(c => c, _ => new List<ClientRun>());
             var idle = new List<(double Library, double Server)>();
             for (int round = 1; round <= settings.Rounds; round++)
             {
                 console.Cancellation.ThrowIfCancellationRequested();
                 GC.Collect();
+                var cpu = Environment.CpuUsage.TotalTime;
                 var done = CorpusEmbedder.Run(elmo, CorpusInput.FromSentences(lines), offlinePath, embedSettings, cancellationToken: console.Cancellation);
+                double cpuSeconds = Math.Max(1e-3, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
                 offline.Add(tokens / done.Elapsed.TotalSeconds);
-                o.WriteLine(Invariant($"round {round}/{settings.Rounds}: offline elmo embed {tokens / done.Elapsed.TotalSeconds:F0} tokens/s ({done.Elapsed.TotalSeconds:F2} s)"));
+                offlineCpu.Add(tokens / cpuSeconds);
+                o.WriteLine(Invariant($"round {round}/{settings.Rounds}: offline elmo embed {tokens / done.Elapsed.TotalSeconds:F0} tokens/s ({done.Elapsed.TotalSeconds:F2} s; CPU {cpuSeconds:F2} s, {tokens / cpuSeconds:F0} tokens per CPU-second)"));
                 foreach (int c in settings.Clients)
                 {
                     GC.Collect();
                     lock (batches) batches.Clear();
+                    cpu = Environment.CpuUsage.TotalTime;
                     var run = Load(client, sentences, c, settings.RequestSentences, format, console.Cancellation);
+                    cpuSeconds = Math.Max(1e-3, (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
                     double meanBatch;
                     lock (batches) meanBatch = batches.Count == 0 ? 0 : batches.Average(b => b.Sentences);
-                    run = run with { MeanBatch = meanBatch };
+                    run = run with { MeanBatch = meanBatch, CpuSeconds = cpuSeconds };
                     runs[c].Add(run);
-                    o.WriteLine(Invariant($"round {round}/{settings.Rounds}: server, {c,2} client(s): {tokens / run.Seconds:F0} tokens/s ({run.Seconds:F2} s), latency p50 {run.P50:F3} s, p99 {run.P99:F3} s, mean batch {meanBatch:F1} sentences, {run.Errors} errors"));
+                    o.WriteLine(Invariant($"round {round}/{settings.Rounds}: server, {c,2} client(s): {tokens / run.Seconds:F0} tokens/s ({run.Seconds:F2} s; CPU {cpuSeconds:F2} s, {tokens / cpuSeconds:F0} tokens per CPU-second), latency p50 {run.P50:F3} s, p99 {run.P99:F3} s, mean batch {meanBatch:F1} sentences, {run.Errors} errors"));
                 }
                 // Idle latency: one sentence at a time, the library's batch 1 and the server alternating per sentence.
                 GC.Collect();
@@ -108,13 +114,16 @@ internal static class ServeBench
             }
 
             o.WriteLine();
-            double offlineMedian = Median(offline);
-            o.WriteLine(Invariant($"offline elmo embed (batch {settings.BatchSize}): median {offlineMedian:F0} tokens/s (min {offline.Min():F0}, max {offline.Max():F0})"));
+            double offlineMedian = Median(offline), offlineCpuMedian = Median(offlineCpu);
+            o.WriteLine(Invariant($"offline elmo embed (batch {settings.BatchSize}): median {offlineMedian:F0} tokens/s (min {offline.Min():F0}, max {offline.Max():F0}); {offlineCpuMedian:F0} tokens per CPU-second"));
             foreach (int c in settings.Clients)
             {
                 var r = runs[c];
                 double throughput = Median(r.Select(x => tokens / x.Seconds).ToList());
-                o.WriteLine(Invariant($"server, {c,2} client(s): median {throughput:F0} tokens/s = {throughput / offlineMedian:P0} of offline; latency p50 {Median(r.Select(x => x.P50).ToList()):F3} s, p99 {Median(r.Select(x => x.P99).ToList()):F3} s; mean batch {Median(r.Select(x => x.MeanBatch).ToList()):F1} sentences; errors {r.Sum(x => x.Errors)}"));
+                double perCpu = Median(r.Select(x => tokens / x.CpuSeconds).ToList());
+                // Each round's server run against the offline run of the same round: the load of the machine moves less within a round.
+                double ratio = Median(r.Select((x, i) => tokens / x.Seconds / offline[i]).ToList());
+                o.WriteLine(Invariant($"server, {c,2} client(s): median {throughput:F0} tokens/s = {throughput / offlineMedian:P0} of offline (median of the per-round ratios {ratio:P0}); {perCpu:F0} tokens per CPU-second = {perCpu / offlineCpuMedian:P0} of offline; latency p50 {Median(r.Select(x => x.P50).ToList()):F3} s, p99 {Median(r.Select(x => x.P99).ToList()):F3} s; mean batch {Median(r.Select(x => x.MeanBatch).ToList()):F1} sentences; errors {r.Sum(x => x.Errors)}"));
             }
             double libMedian = Median(idle.Select(x => x.Library).ToList()), srvMedian = Median(idle.Select(x => x.Server).ToList());
             o.WriteLine(Invariant($"idle single-sentence latency (first {Math.Min(settings.LatencySentences, lines.Count)} sentences): server p50 {srvMedian:F3} s = {srvMedian / libMedian:F2}x the library's batch-1 {libMedian:F3} s"));
@@ -131,7 +140,7 @@ internal static class ServeBench
     }
 
     /// <summary>One throughput run: the wall time of all requests and the latency percentiles of single requests.</summary>
-    private sealed record ClientRun(double Seconds, double P50, double P99, int Errors, double MeanBatch);
+    private sealed record ClientRun(double Seconds, double P50, double P99, int Errors, double MeanBatch, double CpuSeconds = 0);
 
     private static ClientRun Load(HttpClient client, IReadOnlyList<string>[] sentences, int clients, int perRequest, string format, CancellationToken cancellationToken)
     {

@@ -3,11 +3,12 @@ using System.Diagnostics;
 namespace Elmo.Core;
 
 /// <summary>
-/// Dynamic batching for a service: concurrent callers' requests wait in one bounded queue; each worker takes the
-/// sentences of the oldest requests, up to <see cref="BatcherOptions.MaxBatchTokens"/> tokens and
-/// <see cref="BatcherOptions.MaxBatchSentences"/> sentences, waiting at most <see cref="BatcherOptions.MaxWait"/>
-/// for a batch to fill, runs them as one batch on a session of the embedder's pool, and hands each request its own
-/// sentences' results. A request may be split between batches at sentence boundaries.
+/// Dynamic batching for a service: concurrent callers' requests wait in one bounded queue; each worker takes a batch
+/// of up to <see cref="BatcherOptions.MaxBatchTokens"/> tokens and <see cref="BatcherOptions.MaxBatchSentences"/>
+/// sentences, waiting at most <see cref="BatcherOptions.MaxWait"/> for it to fill, runs it on a session of the
+/// embedder's pool, and hands each request its own sentences' results. When more than one batch waits, the batch is
+/// the waiting requests of similar length around the oldest one (as <c>elmo embed</c> sorts by length); a request
+/// larger than a batch is split between batches at sentence boundaries; the oldest waiting request always runs next.
 /// </summary>
 /// <remarks>
 /// <para>Warm and stateless results do not depend on batching, so every request gets, bit for bit, what
@@ -205,8 +206,9 @@ public sealed class EmbeddingBatcher : IDisposable
             {
                 _queue.Remove(job.Node);
                 job.Node = null;
-                _queuedSentences -= job.Sentences.Length - job.Next;
+                _queuedSentences -= job.Untaken;
                 _queuedTokens -= job.UntakenTokens;
+                job.Untaken = 0;
                 job.UntakenTokens = 0;
             }
             job.Cancelled = true;
@@ -271,29 +273,102 @@ public sealed class EmbeddingBatcher : IDisposable
         }
     }
 
-    /// <summary>Under the lock: takes sentences from the oldest requests until a budget is reached (at least one sentence).</summary>
+    /// <summary>
+    /// Under the lock: takes the next batch (at least one sentence). When everything waiting fits in one batch, that is
+    /// everything. Otherwise the waiting requests (each request's sentences not yet taken, as one unit when they fit in
+    /// a batch, else sentence by sentence) are sorted by their longest sentence and cut into consecutive batches within
+    /// the budgets, shortest first, as <c>elmo embed</c> cuts its sorted sentences, and the batch that holds the oldest
+    /// waiting request is taken. Requests of similar length run together (a batch runs as many LSTM steps as its
+    /// longest sentence has tokens, and its last steps, with few rows left, cost nearly as much as full ones), requests
+    /// stay whole where they can (so they are answered as soon as their batch ends), and the oldest request always runs
+    /// next, so nothing waits behind newer requests.
+    /// </summary>
     private void Take(List<(Job Job, int Index)> batch)
     {
-        int tokens = 0;
+        if (_queuedSentences <= Options.MaxBatchSentences && _queuedTokens <= Options.MaxBatchTokens)
+        {
+            foreach (var job in _queue) TakeUnit(new Unit(job, -1, 0, 0, 0, 0), batch);
+        }
+        else
+        {
+            var units = new List<Unit>(_queue.Count);
+            foreach (var job in _queue)
+            {
+                if (job.Untaken <= Options.MaxBatchSentences && job.UntakenTokens <= Options.MaxBatchTokens)
+                {
+                    int longest = 0;
+                    for (int i = 0; i < job.Sentences.Length; i++)
+                    {
+                        if (!job.Taken[i]) longest = Math.Max(longest, job.Sentences[i].Count);
+                    }
+                    units.Add(new Unit(job, -1, job.Untaken, (int)job.UntakenTokens, longest, units.Count));
+                }
+                else
+                {
+                    for (int i = 0; i < job.Sentences.Length; i++)
+                    {
+                        int n = job.Sentences[i].Count;
+                        if (!job.Taken[i]) units.Add(new Unit(job, i, 1, n, n, units.Count));
+                    }
+                }
+            }
+            units.Sort(static (a, b) => a.Longest != b.Longest ? a.Longest.CompareTo(b.Longest) : a.Age.CompareTo(b.Age));
+            for (int start = 0; start < units.Count;)
+            {
+                int end = start, sentences = 0, tokens = 0;
+                bool oldest = false;
+                while (end < units.Count && (end == start
+                    || (sentences + units[end].Sentences <= Options.MaxBatchSentences && tokens + units[end].Tokens <= Options.MaxBatchTokens)))
+                {
+                    sentences += units[end].Sentences;
+                    tokens += units[end].Tokens;
+                    oldest |= units[end].Age == 0;
+                    end++;
+                }
+                if (oldest)
+                {
+                    for (int k = start; k < end; k++) TakeUnit(units[k], batch);
+                    break;
+                }
+                start = end;
+            }
+        }
         for (var node = _queue.First; node is not null;)
         {
-            var job = node.Value;
-            while (job.Next < job.Sentences.Length)
-            {
-                int n = job.Sentences[job.Next].Count;
-                if (batch.Count > 0 && (batch.Count >= Options.MaxBatchSentences || tokens + n > Options.MaxBatchTokens)) return;
-                batch.Add((job, job.Next));
-                job.Next++;
-                job.UntakenTokens -= n;
-                tokens += n;
-                _queuedSentences--;
-                _queuedTokens -= n;
-            }
             var next = node.Next;
-            _queue.Remove(node);
-            job.Node = null;
+            if (node.Value.Untaken == 0)
+            {
+                _queue.Remove(node);
+                node.Value.Node = null;
+            }
             node = next;
         }
+    }
+
+    /// <summary>Under the lock: moves a unit (one sentence, or all of a request's untaken sentences) into <paramref name="batch"/>.</summary>
+    private void TakeUnit(Unit unit, List<(Job Job, int Index)> batch)
+    {
+        if (unit.Index >= 0)
+        {
+            TakeOne(unit.Job, unit.Index, batch);
+            return;
+        }
+        for (int i = 0; i < unit.Job.Sentences.Length; i++)
+        {
+            if (!unit.Job.Taken[i]) TakeOne(unit.Job, i, batch);
+        }
+    }
+
+    /// <summary>Under the lock: moves sentence <paramref name="index"/> of <paramref name="job"/> from the queue into <paramref name="batch"/>.</summary>
+    private void TakeOne(Job job, int index, List<(Job Job, int Index)> batch)
+    {
+        int n = job.Sentences[index].Count;
+        batch.Add((job, index));
+        job.Taken[index] = true;
+        job.Untaken--;
+        job.UntakenTokens -= n;
+        _queuedSentences--;
+        _queuedTokens -= n;
     }
 
     /// <summary>Runs one batch and hands each sentence's result to its request.</summary>
@@ -388,6 +463,15 @@ public sealed class EmbeddingBatcher : IDisposable
         return mask;
     }
 
+    /// <summary>What a batch is cut from: one sentence (<paramref name="Index"/>), or all of a request's untaken sentences (-1).</summary>
+    /// <param name="Job">The request.</param>
+    /// <param name="Index">The sentence, or -1 for all untaken ones.</param>
+    /// <param name="Sentences">Sentences in the unit.</param>
+    /// <param name="Tokens">Tokens in the unit.</param>
+    /// <param name="Longest">Tokens of its longest sentence: what the batches are sorted by.</param>
+    /// <param name="Age">Its place in the queue (0: the oldest).</param>
+    private readonly record struct Unit(Job Job, int Index, int Sentences, int Tokens, int Longest, int Age);
+
     /// <summary>One request: its sentences, what to return, its results as they come, and where it is in the queue.</summary>
     private sealed class Job(EmbeddingBatcher owner, IReadOnlyList<string>[] sentences, LayerChoice layers, ScalarMix? mix, long tokens, CancellationToken token)
     {
@@ -407,8 +491,11 @@ public sealed class EmbeddingBatcher : IDisposable
 
         public TaskCompletionSource<IReadOnlyList<SentenceEmbedding>> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>The next sentence to take into a batch (under the batcher's lock).</summary>
-        public int Next { get; set; }
+        /// <summary>Which sentences have been taken into a batch (under the batcher's lock).</summary>
+        public bool[] Taken { get; } = new bool[sentences.Length];
+
+        /// <summary>Sentences not yet taken (under the batcher's lock).</summary>
+        public int Untaken { get; set; } = sentences.Length;
 
         /// <summary>Tokens of the sentences not yet taken (under the batcher's lock).</summary>
         public long UntakenTokens { get; set; } = tokens;

@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Elmo.Kernels;
 using Elmo.Kernels.Gemm;
+using Microsoft.Win32.SafeHandles;
 using PureHDF.Selections;
 using PureHDF;
 using PureHDF.VOL.Native;
@@ -26,11 +29,16 @@ internal static class WeightFileReader
         var scan = Scan(path);
         Hdf5Filters.Register();
         var files = new List<NativeFile>();
+        var handles = new List<SafeFileHandle>();
         try
         {
             try
             {
-                for (int i = 0; i < workers; i++) files.Add(H5File.OpenRead(path));
+                for (int i = 0; i < workers; i++)
+                {
+                    files.Add(H5File.OpenRead(path));
+                    handles.Add(File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read));
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -39,7 +47,7 @@ internal static class WeightFileReader
 
             try
             {
-                var sources = files.Select(f => new Source(f, scan, path)).ToArray();
+                var sources = files.Select((f, i) => new Source(f, handles[i], scan, path)).ToArray();
 
                 // Check every dataset's presence, shape and type before allocating anything, so that the
                 // options of another model fail fast with the first mismatching dataset named.
@@ -59,6 +67,7 @@ internal static class WeightFileReader
         finally
         {
             foreach (var f in files) f.Dispose();
+            foreach (var h in handles) h.Dispose();
         }
     }
 
@@ -218,8 +227,11 @@ internal static class WeightFileReader
         if (first is not null) ExceptionDispatchInfo.Capture(first).Throw();
     }
 
-    /// <summary>Floats per block when a matrix is read and packed block by block (4 MiB).</summary>
-    private const int PackBlockFloats = 1 << 20;
+    /// <summary>
+    /// Floats per block when a matrix is read and packed block by block (512 KiB): small enough that the block stays in
+    /// the L2 cache while it is scattered into the panels.
+    /// </summary>
+    private const int PackBlockFloats = 1 << 17;
 
     /// <summary>
     /// Packs rows <paramref name="row0"/>… of the 2-D dataset <paramref name="name"/> (as many as <paramref name="packed"/> has)
@@ -267,12 +279,17 @@ internal static class WeightFileReader
         }
     }
 
-    private sealed class Source(NativeFile file, Hdf5Scan scan, string path) : IWeightSource
+    /// <summary>
+    /// One loader thread's view of the weight file: PureHDF for the general case, and a plain handle for float32
+    /// datasets stored contiguously (what bilm-tf and h5py write), which are read with positional reads straight into
+    /// the destination, without PureHDF's selection machinery and its intermediate copy.
+    /// </summary>
+    private sealed class Source(NativeFile file, SafeFileHandle handle, Hdf5Scan scan, string path) : IWeightSource
     {
         public bool CanReadRows => true;
 
         /// <summary>Checks that dataset <paramref name="name"/> exists with exactly <paramref name="shape"/> and a supported element type.</summary>
-        public (NativeDataset Dataset, Hdf5Element Element) Check(string name, int[] shape)
+        public Hdf5DatasetFacts Check(string name, int[] shape)
         {
             if (!scan.Exists(name))
             {
@@ -302,14 +319,7 @@ internal static class WeightFileReader
             {
                 throw Error(name, $"dataset '{name}' cannot be read: {why}");
             }
-            try
-            {
-                return ((NativeDataset)file.Dataset(name), element);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw Damaged(name, e);
-            }
+            return facts;
         }
 
         /// <summary>
@@ -341,9 +351,9 @@ internal static class WeightFileReader
 
         public void ReadRows(string name, int[] shape, int row0, Span<float> destination)
         {
-            var (ds, element) = Check(name, shape);
+            var facts = Check(name, shape);
             int width = shape[1], rows = destination.Length / width;
-            Convert(name, ds, element, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]));
+            Convert(name, facts, (long)row0 * width, destination, new HyperslabSelection(2, [(ulong)row0, 0], [(ulong)rows, (ulong)width]));
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -354,8 +364,8 @@ internal static class WeightFileReader
 
         public void ReadInto(string name, int[] shape, Span<float> destination)
         {
-            var (ds, element) = Check(name, shape);
-            Convert(name, ds, element, destination, null);
+            var facts = Check(name, shape);
+            Convert(name, facts, 0, destination, null);
 
             int bad = FloatSearch.IndexOfNonFinite(destination);
             if (bad >= 0)
@@ -365,14 +375,30 @@ internal static class WeightFileReader
         }
 
         /// <summary>
-        /// Reads the selected part of <paramref name="ds"/> into <paramref name="destination"/> as float32: float64 is
-        /// rounded to float32 (the precision the engine computes in), float16 widened exactly; either byte order.
+        /// Reads <paramref name="destination"/>.Length elements of dataset <paramref name="name"/> from flat element
+        /// <paramref name="first"/> (what <paramref name="selection"/> selects) as float32: float64 is rounded to float32
+        /// (the precision the engine computes in), float16 widened exactly; either byte order.
         /// </summary>
-        private void Convert(string name, NativeDataset ds, Hdf5Element element, Span<float> destination, Selection? selection)
+        private void Convert(string name, Hdf5DatasetFacts facts, long first, Span<float> destination, Selection? selection)
         {
             try
             {
-                Hdf5Values.ReadFloats(ds, element, selection, destination);
+                var element = facts.Element;
+                if (element.Size == 4 && facts.DataOffset is long at)
+                {
+                    // float32 stored contiguously (the scan checked that it lies inside the file): the bytes are the values.
+                    var bytes = MemoryMarshal.AsBytes(destination);
+                    long offset = at + first * sizeof(float);
+                    for (int done = 0; done < bytes.Length;)
+                    {
+                        int read = RandomAccess.Read(handle, bytes[done..], offset + done);
+                        if (read == 0) throw new EndOfStreamException($"the file ends at byte {offset + done}, inside the data of '{name}'");
+                        done += read;
+                    }
+                    if (element.BigEndian) BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<float, int>(destination), MemoryMarshal.Cast<float, int>(destination));
+                    return;
+                }
+                Hdf5Values.ReadFloats((NativeDataset)file.Dataset(name), element, selection, destination);
             }
             catch (Exception e) when (e is not (ElmoWeightsException or OutOfMemoryException))
             {

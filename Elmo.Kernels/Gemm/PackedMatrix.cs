@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Elmo.Kernels.Gemm;
 
@@ -66,7 +67,7 @@ public sealed class PackedMatrix
         Columns = columns;
         PanelWidth = 2 * KernelPaths.Width(Path);
         PanelCount = (columns + PanelWidth - 1) / PanelWidth;
-        _panels = new float[(long)PanelCount * PanelWidth * rows];
+        _panels = PanelMemory.Allocate((long)PanelCount * PanelWidth * rows);
     }
 
     /// <summary>
@@ -252,10 +253,26 @@ public sealed class PackedMatrix
             int segment = Math.Min(nr - offset, column0 + width - j);
             ref float dst = ref Unsafe.Add(ref panels, ((nint)p * Rows + k0) * nr + offset);
             ref float from = ref Unsafe.Add(ref src, j - column0);
-            for (int r = 0; r < count; r++)
+            if (segment == nr && nr % Vector256<float>.Count == 0 && Vector256.IsHardwareAccelerated)
             {
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nint)r * width), segment)
-                    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, (nint)r * nr), segment));
+                // A whole panel row (16 or 32 floats on the AVX paths) per row: vector moves, no call per row.
+                for (int r = 0; r < count; r++)
+                {
+                    ref float a = ref Unsafe.Add(ref from, (nint)r * width);
+                    ref float b = ref Unsafe.Add(ref dst, (nint)r * nr);
+                    for (int c = 0; c < nr; c += Vector256<float>.Count)
+                    {
+                        Vector256.LoadUnsafe(ref a, (nuint)c).StoreUnsafe(ref b, (nuint)c);
+                    }
+                }
+            }
+            else
+            {
+                for (int r = 0; r < count; r++)
+                {
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref from, (nint)r * width), segment)
+                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, (nint)r * nr), segment));
+                }
             }
             j += segment;
         }

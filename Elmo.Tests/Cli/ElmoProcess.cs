@@ -49,6 +49,9 @@ internal sealed class ElmoProcess : IDisposable
     /// <summary>Starts <c>elmo ARGS</c> in <paramref name="workingDirectory"/>, with TMPDIR = <paramref name="tmp"/>.</summary>
     public static ElmoProcess Start(string workingDirectory, string tmp, params string[] args) => StartFile(Host, [ElmoDll, .. args], workingDirectory, tmp);
 
+    /// <summary>Starts another build of the command (a published binary) with the same environment as <see cref="Start"/>.</summary>
+    public static ElmoProcess StartBinary(string binary, string workingDirectory, string tmp, params string[] args) => StartFile(binary, args, workingDirectory, tmp);
+
     /// <summary>Runs a shell command line in which <c>$ELMO</c> is the command (for <c>&lt;(...)</c> and pipes).</summary>
     public static ElmoProcess Shell(string workingDirectory, string tmp, string commandLine)
     {

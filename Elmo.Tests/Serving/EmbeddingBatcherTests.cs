@@ -127,6 +127,43 @@ public class EmbeddingBatcherTests
     }
 
     [Test]
+    public async Task WhenMoreThanABatchWaitsSimilarLengthsRunTogetherAndTheOldestSentenceFirst()
+    {
+        var reports = new List<BatchReport>();
+        using var batcher = new EmbeddingBatcher(new ElmoEmbedder(Model), new BatcherOptions { MaxBatchSentences = 3, MaxBatchTokens = 1000, MaxWait = TimeSpan.Zero });
+        batcher.BatchCompleted += r =>
+        {
+            lock (reports) reports.Add(r);
+        };
+        static string[][] Sentences(params int[] lengths) => [.. lengths.Select((n, i) => Enumerable.Range(0, n).Select(t => $"w{i}.{t}").ToArray())];
+
+        // Sorted: 1 2 3 | 4 8 9. The oldest sentence (9 tokens) is in the second cut, which runs first.
+        var first = Sentences(9, 1, 2, 3, 8, 4);
+        var results = await batcher.EmbedAsync(first, LayerChoice.Top);
+        var expected = new ElmoEmbedder(Model).EmbedBatch(first, LayerChoice.Top);
+        for (int s = 0; s < first.Length; s++) AssertBitwise(results[s], expected[s], $"sentence {s}");
+        Assert.That(Reported(2), Is.EqualTo(new[] { (3, 21), (3, 6) }));
+
+        // Sorted: 1 2 3 | 4 6 7 | 8 9. The oldest (1 token) is in the first cut; then 4 6 7 | 8 9, the oldest being 9.
+        lock (reports) reports.Clear();
+        var second = Sentences(1, 9, 2, 8, 3, 7, 4, 6);
+        results = await batcher.EmbedAsync(second, LayerChoice.Top);
+        expected = new ElmoEmbedder(Model).EmbedBatch(second, LayerChoice.Top);
+        for (int s = 0; s < second.Length; s++) AssertBitwise(results[s], expected[s], $"sentence {s}");
+        Assert.That(Reported(3), Is.EqualTo(new[] { (3, 6), (2, 17), (3, 17) }));
+
+        // The report of the last batch follows its results: wait for it.
+        (int, int)[] Reported(int count)
+        {
+            SpinWait.SpinUntil(() =>
+            {
+                lock (reports) return reports.Count >= count;
+            }, TimeSpan.FromSeconds(10));
+            lock (reports) return [.. reports.Select(r => (r.Sentences, r.Tokens))];
+        }
+    }
+
+    [Test]
     public async Task AFullQueueRefusesAtOnceAndTheRestStillRuns()
     {
         using var batcher = new EmbeddingBatcher(new ElmoEmbedder(Model), new BatcherOptions { MaxWait = TimeSpan.FromSeconds(10), MaxQueuedRequests = 2, MaxBatchTokens = 10_000 });

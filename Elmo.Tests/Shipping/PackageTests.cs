@@ -32,7 +32,8 @@ public class PackageTests
         _packages = Path.Combine(_root, "packages");
         _version = XDocument.Load(Path.Combine(Reference.RepoRoot, "Directory.Build.props")).Descendants("Version").Single().Value;
         _environment = new() { ["NUGET_PACKAGES"] = Path.Combine(_root, "nuget-cache") };
-        ShipChecks.RunOk(ShipChecks.Dotnet, ["pack", "elmo.sln", "-c", "Release", "-o", _packages], Reference.RepoRoot, timeout: TimeSpan.FromMinutes(10));
+        var pack = ShipChecks.RunOk(ShipChecks.Dotnet, ["pack", "elmo.sln", "-c", "Release", "-o", _packages], Reference.RepoRoot, timeout: TimeSpan.FromMinutes(10));
+        Assert.That(pack.Out + pack.Err, Does.Not.Contain("warning"), $"dotnet pack printed warnings\n{pack}");
 
         // Sources: the new packages, and the machine's package cache (a folder feed) for PureHDF and the like.
         string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set ? set
@@ -139,6 +140,16 @@ public class PackageTests
     }
 
     [Test]
+    public void OnlyTheThreePackagesAreMadeAndTheServerTravelsInTheTool()
+    {
+        // Elmo.Server is 'elmo serve', not a library of its own: it is not packed, and the tool carries it.
+        var made = Directory.GetFiles(_packages, "*.nupkg").Select(Path.GetFileName);
+        Assert.That(made, Is.EquivalentTo(Packages.Select(id => $"{id}.{_version}.nupkg")));
+        using var tool = ZipFile.OpenRead(Path.Combine(_packages, $"elmo.{_version}.nupkg"));
+        Assert.That(tool.Entries.Select(e => e.FullName), Does.Contain("tools/net10.0/any/Elmo.Server.dll"));
+    }
+
+    [Test]
     public void ToolInstallsFromTheFolderAndEmbeds()
     {
         string tools = Path.Combine(_root, "tools");
@@ -154,6 +165,9 @@ public class PackageTests
         Assert.That(run.Err, Does.Contain("embedded 3 sentences"));
         Assert.That(CliHarness.Run("embed", sentences, jit, "--model", "demo", "--all", "--quiet").Exit, Is.Zero);
         Assert.That(File.ReadAllBytes(installed), Is.EqualTo(File.ReadAllBytes(jit)), "the installed tool writes what the build does");
+
+        var serve = ShipChecks.RunOk(Path.Combine(tools, "elmo"), ["serve", "--help"], _root);
+        Assert.That(serve.Out, Does.Contain("--max-batch-tokens"), "the installed tool has 'elmo serve'");
     }
 
     [Test]

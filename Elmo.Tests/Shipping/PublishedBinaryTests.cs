@@ -154,6 +154,49 @@ public class PublishedBinaryTests(string kind)
         Assert.That(bench.Out, Does.Contain("median"));
     }
 
+    /// <summary>
+    /// <c>elmo serve</c> of the published binary (Kestrel, minimal APIs and source-generated JSON under Native AOT or
+    /// trimming) answers over loopback with the very bytes the JIT build's server answers, in JSON and as .npy, and
+    /// drains on SIGTERM.
+    /// </summary>
+    [Test]
+    public async Task ServeAnswersWithTheJitServersBytes()
+    {
+        using var published = ElmoProcess.StartBinary(_binary, _root, _root, "serve", "--model", "demo", "--urls", "http://127.0.0.1:0");
+        published.WaitUntil(() => published.Error.Contains("elmo serve: listening on ", StringComparison.Ordinal), "the start-up line", seconds: 120);
+        string line = published.Error.Split('\n').Single(l => l.StartsWith("elmo serve: listening on ", StringComparison.Ordinal));
+        var url = new Uri(line["elmo serve: listening on ".Length..line.IndexOf(';', StringComparison.Ordinal)]);
+        using var client = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+        await using var jit = await Serving.ServerHost.StartAsync();
+
+        string body = Serving.ServerHost.Body(Reference.Sentences().Take(3), "\"top\"");
+        foreach (string? accept in new[] { null, "application/x-npy" })
+        {
+            async Task<(System.Net.HttpStatusCode, string?, byte[])> Ask(HttpClient to)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/embed") { Content = new StringContent(body) };
+                if (accept is not null) request.Headers.Accept.ParseAdd(accept);
+                using var response = await to.SendAsync(request);
+                return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsByteArrayAsync());
+            }
+            var (status, type, bytes) = await Ask(client);
+            var (jitStatus, jitType, jitBytes) = await Ask(jit.Client);
+            Assert.That((status, type), Is.EqualTo((jitStatus, jitType)), $"{accept ?? "JSON"}: {System.Text.Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(400, bytes.Length)))}\n{published.Error}");
+            Assert.That(status, Is.EqualTo(System.Net.HttpStatusCode.OK));
+            Assert.That(bytes, Is.EqualTo(jitBytes), $"{accept ?? "JSON"}: the {kind} server's answer differs from the JIT server's");
+        }
+        var bad = await client.PostAsync("/v1/embed", new StringContent("{\"sentences\": [[\"a\", 1]]}"));
+        Assert.That((int)bad.StatusCode, Is.EqualTo(400));
+        Assert.That(await bad.Content.ReadAsStringAsync(), Does.Contain("\"field\":\"sentences[0][1]\""));
+        Assert.That(await client.GetStringAsync("/metrics"), Does.Contain("elmo_requests_total"));
+        Assert.That(await client.GetStringAsync("/openapi.json"), Does.Contain("\"/v1/embed\""));
+
+        published.Signal("TERM");
+        var (exit, err, _, _) = published.Wait(60);
+        Assert.That(exit, Is.Zero, err);
+        Assert.That(err, Does.Contain("elmo serve: stopped."));
+    }
+
     [Test]
     public void BadFilesGiveTheSameOneLineErrors()
     {

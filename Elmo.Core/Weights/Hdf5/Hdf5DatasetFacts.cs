@@ -19,6 +19,12 @@ internal sealed record Hdf5DatasetFacts(string Path, ulong[] Dims, Hdf5Element E
         }
     }
 
+    /// <summary>
+    /// For a dataset stored contiguously (unfiltered, in this file), the absolute file offset of its first byte, checked
+    /// to lie with all of its data inside the file; else null (compact, chunked, external, or never written).
+    /// </summary>
+    public long? DataOffset { get; init; }
+
     /// <summary>Bytes of data the dataset declares (saturating).</summary>
     public ulong LogicalBytes => ElementCount > ulong.MaxValue / (ulong)Math.Max(1, Element.Size) ? ulong.MaxValue : ElementCount * (ulong)Math.Max(1, Element.Size);
 }

@@ -646,7 +646,7 @@ internal sealed class Hdf5Scan
             ulong address = cls == 0 ? Undefined : c.Offset();
             var d = new ulong[rank];
             for (int i = 0; i < rank; i++) d[i] = c.UInt32();
-            if (cls == 1) CheckContiguous(address, logical, logical, what);
+            if (cls == 1) return facts with { DataOffset = CheckContiguous(address, logical, logical, what) };
             else if (cls == 2)
             {
                 var chunk = d[..^1];
@@ -666,8 +666,7 @@ internal sealed class Hdf5Scan
             {
                 ulong address = c.Offset();
                 ulong size = c.Length();
-                CheckContiguous(address, size, logical, what);
-                return facts;
+                return facts with { DataOffset = CheckContiguous(address, size, logical, what) };
             }
             case 2 when version == 3:
             {
@@ -786,12 +785,14 @@ internal sealed class Hdf5Scan
         return facts with { ChunkDims = chunk };
     }
 
-    private void CheckContiguous(ulong address, ulong size, ulong logical, string what)
+    /// <summary>Checks a contiguous data block; returns its absolute offset, or null when no data was written.</summary>
+    private long? CheckContiguous(ulong address, ulong size, ulong logical, string what)
     {
         if (size < logical) throw new Hdf5FormatException($"dataset {what} declares {logical} bytes of data but stores {size}");
-        if (address == Undefined || size == 0) return;
+        if (address == Undefined || size == 0) return null;
         long at = Absolute(address, what);
         if (size > (ulong)(_length - at)) throw new Hdf5FormatException($"dataset {what} declares {size} bytes of data at offset {at}, past the end of the {_length}-byte file");
+        return at;
     }
 
     /// <summary>Whether a chunk of the dataset being checked was stored with some of its filters skipped.</summary>
