@@ -44,7 +44,10 @@ public class ReferenceFreeRunTests
     public void WithoutReferenceDataTheSuiteSkipsAndNothingFails()
     {
         string results = Path.Combine(Path.GetDirectoryName(_root)!, "results");
-        var result = Test(null, "--logger", "trx;LogFileName=anywhere.trx", "--results-directory", results);
+        // The on-demand measurement probes ([Explicit], category AccuracyProbe) are left out: the trx file lists
+        // explicit tests as not executed while the console summary does not count them alike.
+        var result = Test(null, "--filter", "TestCategory!=AccuracyProbe",
+            "--logger", "trx;LogFileName=anywhere.trx", "--results-directory", results);
         var (failed, passed, skipped) = ShipChecks.Summary(result);
         TestContext.Out.WriteLine($"without ../shared: {passed} passed, {failed} failed, {skipped} skipped");
         Assert.That(failed, Is.Zero, result.ToString());
