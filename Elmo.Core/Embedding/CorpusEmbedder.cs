@@ -191,21 +191,30 @@ public static class CorpusEmbedder
             {
                 throw new ElmoOutputException($"Cannot write '{outputPath}': its working file '{checkpoint.WorkingPath}' cannot be opened, or another run is writing it ({e.Message}).", e) { FilePath = outputPath };
             }
-            using (file)
+            try
             {
-                if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
-                var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
-                var batches = new BatchWriter(sessions, writer, settings, plan, p =>
+                using (file)
                 {
-                    tokens = p.Tokens;
-                    progress?.Invoke(p with { Elapsed = watch.Elapsed });
-                }, cancellationToken);
-                batches.Skip(from.Done, from.Tokens);
-                tokens = from.Tokens;
-                GC.Collect();
-                EmbedPass(input, plan, writer, batches, new ResumeState(checkpoint, file, identity!, settings, shape, from));
-                writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
-                RandomAccess.FlushToDisk(file);
+                    if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
+                    var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
+                    var batches = new BatchWriter(sessions, writer, settings, plan, p =>
+                    {
+                        tokens = p.Tokens;
+                        progress?.Invoke(p with { Elapsed = watch.Elapsed });
+                    }, cancellationToken);
+                    batches.Skip(from.Done, from.Tokens);
+                    tokens = from.Tokens;
+                    GC.Collect();
+                    EmbedPass(input, plan, writer, batches, new ResumeState(checkpoint, file, identity!, settings, shape, from));
+                    writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
+                    RandomAccess.FlushToDisk(file);
+                }
+            }
+            catch when (!File.Exists(checkpoint.RecordPath))
+            {
+                // Stopped (cancelled, failed) before its first checkpoint: nothing to resume, so nothing is left.
+                File.Delete(checkpoint.WorkingPath);
+                throw;
             }
             TemporaryFiles.MoveKeptIntoPlace(checkpoint.WorkingPath, FileNode.Of(outputPath).FullPath);
             checkpoint.Remove();

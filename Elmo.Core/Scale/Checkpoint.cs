@@ -67,6 +67,17 @@ internal sealed class Checkpoint
         };
     }
 
+    /// <summary>The checkpoint an interrupted run of <paramref name="outputPath"/> left (a record and its working file), or null.</summary>
+    /// <param name="outputPath">OUTPUT.</param>
+    /// <returns>How far it got and where it is.</returns>
+    public static CheckpointInfo? Find(string outputPath)
+    {
+        if (outputPath == AtomicFile.StandardOutput) return null;
+        var c = For(outputPath);
+        if (!File.Exists(c.RecordPath) || !File.Exists(c.WorkingPath) || ReadRecord(c.RecordPath) is not { } r) return null;
+        return new CheckpointInfo(r.Done.Done, r.Count, c.RecordPath, c.WorkingPath);
+    }
+
     /// <summary>Reads the last checkpoint, if any, and checks that it belongs to this run.</summary>
     /// <param name="outputPath">OUTPUT (for messages).</param>
     /// <param name="identity">This run's identity.</param>

@@ -122,6 +122,71 @@ public class ResumeTests
         Assert.That(File.Exists(checkpoint.RecordPath), Is.True, "refusals leave the checkpoint alone");
     }
 
+    [TestCase("INT", 1, ElmoCli.Interrupted)]
+    [TestCase("TERM", 1, ElmoCli.Terminated)]
+    [TestCase("INT", 2, ElmoCli.Interrupted)]
+    public void ASignalledRunSaysHowToResumeOrDiscardItsCheckpoint(string signal, int times, int code)
+    {
+        using var dir = new TempDir();
+        string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
+        File.WriteAllText(dir.File("in.txt"), ScaleCorpus.Text(5000, distinct: false));
+        string[] flags = ["--model", "demo", "--top", "--batch-size", "16", "--threads", "1", "--quiet"];
+        Assert.That(CliHarness.Run(["embed", dir.File("in.txt"), dir.File("single.hdf5"), .. flags]).Exit, Is.Zero);
+        var checkpoint = Checkpoint.For(dir.File("out.hdf5"));
+
+        string err;
+        using (var run = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", .. flags, "--resume", "--checkpoint-sentences", "100"]))
+        {
+            if (signal == "INT") run.RequireSigintNotIgnored();
+            run.WaitUntil(() => File.Exists(checkpoint.RecordPath), "the first checkpoint", 300);
+            for (int i = 0; i < times; i++) run.Signal(signal);
+            (int exit, err, _, _) = run.Wait(60);
+            Assert.That(exit, Is.EqualTo(code), err);
+        }
+        // One line (besides the demo model's notice): cancelled, or, after a second signal, stopped at once (a second
+        // signal that comes after the cancelled run's line adds its own); each names what is checkpointed, the command
+        // that continues it, and the two files that discard it.
+        var lines = err.Trim().Split('\n').Where(l => !l.Contains("built-in demo model", StringComparison.Ordinal)).ToList();
+        Assert.That(lines, times == 1 ? Has.Count.EqualTo(1) : Has.Count.InRange(1, 2), err);
+        var matches = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l,
+            @"^elmo: (cancelled|interrupted; stopped at once \(temporary files removed\)); 'out\.hdf5' is not written yet, but ([0-9,]+) of 5,000 sentences are checkpointed: run 'elmo (embed in\.txt out\.hdf5 .* --resume --checkpoint-sentences 100)' again to continue from there \(--resume\), or delete '(.*)' and '(.*)' to discard them\.$")).ToList();
+        Assert.That(matches.All(m => m.Success), Is.True, err);
+        var match = matches[^1];
+        if (times == 1) Assert.That(match.Groups[1].Value, Is.EqualTo("cancelled"));
+        if (lines.Count == 2) Assert.That(match.Groups[1].Value, Is.EqualTo("interrupted; stopped at once (temporary files removed)"));
+        Assert.That(match.Groups[4].Value, Is.EqualTo(checkpoint.RecordPath));
+        Assert.That(match.Groups[5].Value, Is.EqualTo(checkpoint.WorkingPath));
+        long done = long.Parse(match.Groups[2].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(done, Is.GreaterThanOrEqualTo(100).And.LessThan(5000));
+        Assert.That(File.Exists(checkpoint.RecordPath) && File.Exists(checkpoint.WorkingPath), Is.True);
+
+        // The command it names, run as it is, continues from the checkpoint and ends with the uninterrupted run's bytes.
+        using (var resumed = ElmoProcess.Start(dir.Path, tmp, match.Groups[3].Value.Split(' ')))
+        {
+            var (exit, e, _, _) = resumed.Wait(300);
+            Assert.That(exit, Is.Zero, e);
+        }
+        Assert.That(File.ReadAllBytes(dir.File("out.hdf5")), Is.EqualTo(File.ReadAllBytes(dir.File("single.hdf5"))));
+        Assert.That(Directory.GetFiles(dir.Path, ".*"), Is.Empty, "no working file or checkpoint left");
+    }
+
+    [Test]
+    public void ASignalBeforeTheFirstCheckpointLeavesNothing()
+    {
+        using var dir = new TempDir();
+        string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
+        File.WriteAllText(dir.File("in.txt"), ScaleCorpus.Text(5000, distinct: false));
+        var checkpoint = Checkpoint.For(dir.File("out.hdf5"));
+        using var run = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "out.hdf5", "--model", "demo", "--top", "--threads", "1", "--quiet", "--resume", "--checkpoint-sentences", "1000000", "--checkpoint-seconds", "100000"]);
+        run.WaitUntil(() => run.HasOpen(checkpoint.WorkingPath), "writing its working file", 300);
+        run.Signal("TERM");
+        var (exit, err, _, _) = run.Wait(60);
+        Assert.That(exit, Is.EqualTo(ElmoCli.Terminated), err);
+        Assert.That(err, Does.EndWith("elmo: cancelled; no output was written.\n"));
+        Assert.That(Directory.GetFiles(dir.Path, ".*"), Is.Empty, "no checkpoint was taken, so no working file is left either");
+        Assert.That(File.Exists(dir.File("out.hdf5")), Is.False);
+    }
+
     [Test]
     public void AKilledRunOfFiveThousandSentencesResumesWithoutRedoingItsWork()
     {
