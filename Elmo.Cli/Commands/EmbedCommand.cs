@@ -94,7 +94,6 @@ internal static class EmbedCommand
             ResumeOptions? resumable = null;
             if (parsed.GetValue(resume))
             {
-                if (parsed.GetValue(stateful)) throw new UsageException("--stateful cannot be resumed with --resume: each sentence's vectors depend on the states every earlier batch left; use the default warm mode or --stateless.");
                 int every = parsed.GetValue(checkpointSentences);
                 double seconds = parsed.GetValue(checkpointSeconds);
                 if (every < 1) throw new UsageException($"--checkpoint-sentences must be at least 1, got {every}.");

@@ -10,17 +10,19 @@ public class ResumeTests
 {
     private static readonly string[] Demo = ["--model", "demo", "--quiet"];
 
-    [TestCase(OutputLayout.All, false, false, false)]
-    [TestCase(OutputLayout.Top, true, false, false)]
-    [TestCase(OutputLayout.Average, false, true, false)]
-    [TestCase(OutputLayout.Mix, false, false, false)]
-    [TestCase(OutputLayout.Mix, false, false, true)]
-    public void ACancelledRunResumesToTheBytesOfAnUninterruptedOne(OutputLayout layout, bool keys, bool stateless, bool layerNorm)
+    [TestCase(OutputLayout.All, false, StateMode.Warm, false)]
+    [TestCase(OutputLayout.Top, true, StateMode.Warm, false)]
+    [TestCase(OutputLayout.Average, false, StateMode.Stateless, false)]
+    [TestCase(OutputLayout.Mix, false, StateMode.Warm, false)]
+    [TestCase(OutputLayout.Mix, false, StateMode.Warm, true)]
+    [TestCase(OutputLayout.All, false, StateMode.Stateful, false)]
+    [TestCase(OutputLayout.Mix, true, StateMode.Stateful, true)]
+    public void ACancelledRunResumesToTheBytesOfAnUninterruptedOne(OutputLayout layout, bool keys, StateMode mode, bool layerNorm)
     {
         using var dir = new TempDir();
         string input = dir.Write("in.txt", ScaleCorpus.Text(400, distinct: keys));
         var mix = layout == OutputLayout.Mix ? new ScalarMix(3, [0.5f, -1f, 2f], gamma: 0.75f, layerNorm: layerNorm) : null;
-        var settings = new EmbedSettings { Layout = layout, Mix = mix, UseSentenceKeys = keys, Mode = stateless ? StateMode.Stateless : StateMode.Warm, BatchSize = 8 };
+        var settings = new EmbedSettings { Layout = layout, Mix = mix, UseSentenceKeys = keys, Mode = mode, BatchSize = 8 };
         string single = dir.File("single.hdf5");
         using (var corpus = CorpusInput.FromFile(input)) CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, single, settings);
 
@@ -42,7 +44,8 @@ public class ResumeTests
         EmbedProgress done;
         using (var corpus = CorpusInput.FromFile(input)) done = CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, resumable);
 
-        Assert.That(done.ResumedSentences, Is.EqualTo(layerNorm ? 224 : 200), "the last checkpoint before the cancellation: 4 × 50 sentences (a layer-normalised mix: at the next whole batch of 8)");
+        bool wholeBatches = layerNorm || mode == StateMode.Stateful;
+        Assert.That(done.ResumedSentences, Is.EqualTo(wholeBatches ? 224 : 200), "the last checkpoint before the cancellation: 4 × 50 sentences (stateful or a layer-normalised mix: at the next whole batch of 8)");
         Assert.That(File.ReadAllBytes(output), Is.EqualTo(File.ReadAllBytes(single)), "bitwise the uninterrupted run's file");
         Assert.That(File.Exists(checkpoint.RecordPath) || File.Exists(checkpoint.WorkingPath), Is.False, "the checkpoint is gone");
     }
@@ -110,14 +113,15 @@ public class ResumeTests
         Assert.That(other.Err.Trim().Split('\n').Where(l => !l.Contains("built-in demo model", StringComparison.Ordinal)), Has.Exactly(1).Items, "one line besides the demo model's notice");
         Assert.That(other.Err, Does.Contain("Cannot resume").And.Contain("the interrupted run embedded different settings (top,"));
 
+        var stateful = CliHarness.Run(["embed", input, output, .. Demo, "--top", "--stateful", "--resume"]);
+        Assert.That(stateful.Exit, Is.EqualTo(ElmoCli.BadInput));
+        Assert.That(stateful.Err, Does.Contain("Cannot resume").And.Contain("the interrupted run embedded different settings (top, warm").And.Contain("this run: top, stateful batch 64,"));
+
         string changed = dir.Write("in.txt", ScaleCorpus.Text(200, distinct: false, seed: 9));
         var otherInput = CliHarness.Run(["embed", changed, output, .. Demo, "--top", "--resume"]);
         Assert.That(otherInput.Exit, Is.EqualTo(ElmoCli.BadInput));
         Assert.That(otherInput.Err, Does.Contain("the interrupted run embedded a different input"));
 
-        var stateful = CliHarness.Run(["embed", input, output, .. Demo, "--top", "--stateful", "--resume"]);
-        Assert.That(stateful.Exit, Is.EqualTo(ElmoCli.UsageError));
-        Assert.That(stateful.Err, Does.StartWith("elmo: --stateful cannot be resumed with --resume"));
         Assert.That(File.Exists(output), Is.False);
         Assert.That(File.Exists(checkpoint.RecordPath), Is.True, "refusals leave the checkpoint alone");
     }
@@ -188,12 +192,49 @@ public class ResumeTests
     }
 
     [Test]
-    public void AKilledRunOfFiveThousandSentencesResumesWithoutRedoingItsWork()
+    public void AStatefulCheckpointHoldsItsBatchSizeAndStates()
+    {
+        using var dir = new TempDir();
+        string input = dir.Write("in.txt", ScaleCorpus.Text(100, distinct: false));
+        string output = dir.File("out.hdf5");
+        using var cancel = new CancellationTokenSource();
+        var settings = new EmbedSettings { Layout = OutputLayout.Top, Mode = StateMode.Stateful, BatchSize = 4, Resume = new ResumeOptions { Sentences = 10 } };
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            using var corpus = CorpusInput.FromFile(input);
+            CorpusEmbedder.Run(Core.ElmoModel.Demo(), corpus, output, settings, p =>
+            {
+                if (p.Sentences >= 30) cancel.Cancel();
+            }, cancel.Token);
+        });
+        var checkpoint = Checkpoint.For(output);
+        var record = File.ReadAllLines(checkpoint.RecordPath);
+        Assert.That(record.Single(l => l.StartsWith("done: ", StringComparison.Ordinal)).Split(' ')[1], Is.EqualTo("24"), "checkpoints at whole batches of 4: 12, 24");
+        var o = Core.ElmoModel.Demo().Options.Lstm;
+        string state = record.Single(l => l.StartsWith("state: ", StringComparison.Ordinal));
+        Assert.That(state, Does.StartWith("state: 4 "), "the states of the 4 batch rows");
+        Assert.That(Convert.FromBase64String(state.Split(' ')[2]), Has.Length.EqualTo(2 * o.Layers * 4 * (o.ProjectionDim + o.CellDim) * sizeof(float)));
+
+        var otherBatch = CliHarness.Run(["embed", input, output, .. Demo, "--top", "--stateful", "--batch-size", "8", "--resume"]);
+        Assert.That(otherBatch.Exit, Is.EqualTo(ElmoCli.BadInput), otherBatch.ToString());
+        Assert.That(otherBatch.Err, Does.Contain("the interrupted run embedded different settings (top, stateful batch 4,").And.Contain("this run: top, stateful batch 8,"));
+
+        var same = CliHarness.Run(["embed", input, output, "--model", "demo", "--top", "--stateful", "--batch-size", "4", "--resume"]);
+        Assert.That(same.Exit, Is.Zero, same.ToString());
+        Assert.That(same.Err, Does.Contain("resumable run: 24 sentences were done by an interrupted run"));
+        var single = CliHarness.Run(["embed", input, dir.File("single.hdf5"), .. Demo, "--top", "--stateful", "--batch-size", "4"]);
+        Assert.That(single.Exit, Is.Zero, single.ToString());
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(File.ReadAllBytes(dir.File("single.hdf5"))));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AKilledRunOfFiveThousandSentencesResumesWithoutRedoingItsWork(bool stateful)
     {
         using var dir = new TempDir();
         string tmp = Directory.CreateDirectory(dir.File("tmp")).FullName;
         File.WriteAllText(dir.File("in.txt"), ScaleCorpus.Text(5000, distinct: false));
-        string[] flags = ["--model", "demo", "--top", "--batch-size", "16", "--threads", "1"];
+        string[] flags = ["--model", "demo", "--top", "--batch-size", "16", "--threads", "1", .. (stateful ? new[] { "--stateful" } : [])];
 
         var watch = Stopwatch.StartNew();
         using (var whole = ElmoProcess.Start(dir.Path, tmp, ["embed", "in.txt", "single.hdf5", .. flags, "--quiet"]))
