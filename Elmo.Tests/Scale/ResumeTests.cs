@@ -155,9 +155,9 @@ public class ResumeTests
         var matches = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l,
             @"^elmo: (cancelled|interrupted; stopped at once \(temporary files removed\)); 'out\.hdf5' is not written yet, but ([0-9,]+) of 5,000 sentences are checkpointed: run 'elmo (embed in\.txt out\.hdf5 .* --resume --checkpoint-sentences 100)' again to continue from there \(--resume\), or delete '(.*)' and '(.*)' to discard them\.$")).ToList();
         Assert.That(matches.All(m => m.Success), Is.True, err);
-        var match = matches[^1];
+        var match = matches[0];
         if (times == 1) Assert.That(match.Groups[1].Value, Is.EqualTo("cancelled"));
-        if (lines.Count == 2) Assert.That(match.Groups[1].Value, Is.EqualTo("interrupted; stopped at once (temporary files removed)"));
+        if (lines.Count == 2) Assert.That(matches.Select(m => m.Groups[1].Value), Is.EquivalentTo(new[] { "cancelled", "interrupted; stopped at once (temporary files removed)" }), "in either order");
         Assert.That(match.Groups[4].Value, Is.EqualTo(checkpoint.RecordPath));
         Assert.That(match.Groups[5].Value, Is.EqualTo(checkpoint.WorkingPath));
         long done = long.Parse(match.Groups[2].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
