@@ -35,6 +35,8 @@ internal static class BenchCommand
         var parallelBatches = new Option<int?>("--parallel-batches") { Description = "Batches run side by side, each on its own session with an even share of the threads (default: as 'elmo embed' chooses).", HelpName = "N" };
         var noCalibration = new Option<bool>("--no-calibration") { Description = "Skip measuring the machine's FMA peak and memory bandwidth (and so the fractions of the ceiling and floor)." };
         var npy = new Option<bool>("--npy") { Description = "With --serve: ask for .npy answers instead of JSON." };
+        var gemm = new Option<bool>("--gemm") { Description = "Measure only the single-thread GEMM at the two LSTM shapes of the original model against the single-core FMA peak, interleaved in this process (--repetitions rounds, default 9 here); needs no model." };
+        var gemmShapes = new Option<string?>("--gemm-shapes") { Description = "With --gemm: the products to measure instead of the two LSTM shapes, as MxKxN,MxKxN,...", HelpName = "MxKxN,..." };
         var model = new ModelSource();
         var command = new ElmoCommand("bench", "Measure tokens per second of the biLM over a corpus, with the time of each stage and the peak memory.", """
             Runs the biLM in stateless mode over the sentences of a corpus, batch by batch, once untimed to warm up and then
@@ -62,7 +64,7 @@ internal static class BenchCommand
             every sentence the server answers is checked bit for bit against the offline output.
             """)
         {
-            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy, noCalibration, parallelBatches,
+            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy, noCalibration, parallelBatches, gemm, gemmShapes,
         };
         model.AddTo(command);
 
@@ -74,6 +76,11 @@ internal static class BenchCommand
             if (reps < 1) throw new UsageException($"--repetitions must be at least 1, got {reps}.");
             if (take is < 1) throw new UsageException($"--sentences must be at least 1, got {take}.");
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            if (parsed.GetValue(gemm))
+            {
+                return GemmOnly(console, parsed.GetResult(repetitions) is { Implicit: false } ? reps : 9, ParseShapes(parsed.GetValue(gemmShapes)));
+            }
+            if (parsed.GetValue(gemmShapes) is not null) throw new UsageException("--gemm-shapes goes with --gemm.");
             int? parallelCount = parsed.GetValue(parallelBatches);
             if (parallelCount is < 1) throw new UsageException($"--parallel-batches must be at least 1, got {parallelCount}.");
             string? presetName = parsed.GetValue(preset);
@@ -255,6 +262,33 @@ internal static class BenchCommand
             return ElmoCli.Success;
         });
         return command;
+    }
+
+    /// <summary><c>elmo bench --gemm</c>: the GEMM at the LSTM shapes against the one-core FMA peak, interleaved.</summary>
+    private static (int M, int K, int N)[]? ParseShapes(string? text)
+    {
+        if (text is null) return null;
+        var shapes = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(item =>
+        {
+            var parts = item.Split('x');
+            int[] d = parts.Length == 3 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1 && v <= 1 << 16)
+                ? parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray()
+                : throw new UsageException($"--gemm-shapes: '{item}' is not MxKxN with each between 1 and 65536.");
+            return (d[0], d[1], d[2]);
+        }).ToArray();
+        return shapes.Length > 0 ? shapes : throw new UsageException("--gemm-shapes is empty: give shapes such as 64x512x16384.");
+    }
+
+    private static int GemmOnly(CliConsole console, int rounds, IReadOnlyList<(int M, int K, int N)>? shapes)
+    {
+        var o = console.Out;
+        o.WriteLine(Invariant($"machine: {MachineCalibration.CpuModel}; {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}; {Gemm.Blocking}"));
+        o.WriteLine(Invariant($"single-thread GEMM against the single-thread FMA peak, interleaved, {rounds} rounds (B cycled from memory):"));
+        foreach (var r in GemmEfficiency.Measure(shapes, rounds))
+        {
+            o.WriteLine(Invariant($"  {r.M}x{r.K}x{r.N}: median {r.Gflops:F1} GFLOP/s, peak {r.PeakGflops:F1}: {r.Fraction:P1} of the peak (rounds {r.FractionMin:P1}–{r.FractionMax:P1}); best {r.BestGflops:F1} of best {r.BestPeakGflops:F1}: {r.BestFraction:P1}; per CPU second: {r.CpuFraction:P1}"));
+        }
+        return ElmoCli.Success;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
