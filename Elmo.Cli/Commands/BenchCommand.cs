@@ -43,12 +43,18 @@ internal static class BenchCommand
             --repetitions times, and prints each pass and the medians: tokens per second, seconds per sentence, and the
             time spent in the char CNN, the highway layers + projection, and the LSTM layers. The peak resident memory of
             the process is printed at the end. Then, unless --latency-sentences is 0, the first sentences of the corpus
-            are run one at a time (batch 1, the same repetitions) for the latency. Last, the machine's own limits are
-            measured (unless --no-calibration): the fp32 FMA peak (12 independent FMA chains on the widest vector path)
-            and the memory read bandwidth, each on one thread and on the threads used; throughput is then also given
-            as a fraction of the compute ceiling (peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency
-            as a multiple of the bandwidth floor (bytes of weights read per sentence ÷ bandwidth). Other programs
-            running on the machine slow everything down: compare medians, and ratios measured in one run.
+            are run one at a time (batch 1, the same repetitions) for the latency. The machine's own limits are measured
+            (unless --no-calibration) before the passes, between the throughput and batch-1 passes and after them: the
+            fp32 FMA peak (12 independent FMA chains on the widest vector path) and the memory read bandwidth, each on
+            one thread and on the threads used; throughput is then also given as a fraction of the compute ceiling
+            (the median peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency as a multiple of the
+            bandwidth floor (bytes of weights read per sentence ÷ the median bandwidth), each with the range the
+            lowest and highest calibration give, and a warning when the calibrations differ by more than 15 %. Other
+            programs running on the machine slow everything down: compare medians, and ratios measured in one run.
+
+            With --gemm, only the single-thread GEMM at the two LSTM products of the original model (64x512x16384 and
+            64x4096x512, or --gemm-shapes) is timed, round by round interleaved with the single-thread FMA peak, and
+            printed as a fraction of it (no model needed).
 
             Examples:
               elmo bench --preset original --corpus corpus.txt
@@ -56,6 +62,7 @@ internal static class BenchCommand
               elmo make-model --preset original /tmp/original && elmo bench --options /tmp/original/options.json --weights /tmp/original/weights.hdf5
               elmo bench --preset small --sort-by-length --repetitions 5
               elmo bench --preset original --serve --sentences 256 --repetitions 3
+              elmo bench --gemm --repetitions 15
 
             With --serve (see docs/server.md and docs/performance.md), each round runs offline 'elmo embed' over the
             sentences (HDF5 written to a temporary file), then an in-process 'elmo serve' on 127.0.0.1 under each
@@ -158,6 +165,20 @@ internal static class BenchCommand
             // Untimed warm-up: compiles every kernel at its final optimisation level.
             foreach (var s in sessions) s.Run(batches[0]);
 
+            // The machine's limits, measured before the passes, between the throughput and batch-1 passes and after
+            // them: a load that changes during the run then shows as a range instead of skewing every fraction.
+            bool calibrate = !parsed.GetValue(noCalibration);
+            var calibrations = new List<MachineCalibration>();
+            void Calibrate(string when)
+            {
+                if (!calibrate) return;
+                console.Cancellation.ThrowIfCancellationRequested();
+                var l = MachineLimits.Measure(session.Threads, CalibrationRounds);
+                calibrations.Add(l);
+                o.WriteLine(Invariant($"machine limits {when} (best of {CalibrationRounds}): fp32 FMA peak {l.PeakGflops1:F1} GFLOP/s on 1 thread, {l.PeakGflopsAll:F1} on {l.Threads} ({l.Path}); memory read {l.ReadGBs1:F1} GB/s on 1 thread, {l.ReadGBsAll:F1} on {l.Threads}"));
+            }
+            Calibrate("before the passes");
+
             void RunAll()
             {
                 if (sessions.Length == 1)
@@ -207,6 +228,8 @@ internal static class BenchCommand
             process.Refresh();
             o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (the whole process: loading, the warm-up pass and every timed pass)"));
 
+            if (latencyCount > 0) Calibrate("between the passes");
+
             // Batch 1: the first sentences of the corpus one at a time (latency), with the weight bytes each reads.
             var batchOne = new List<(double Seconds, long Bytes)>();
             var single = corpusLines.Take(latencyCount).Select(s => (IReadOnlyList<IReadOnlyList<string>>)[s.Tokens]).ToArray();
@@ -233,19 +256,29 @@ internal static class BenchCommand
                 o.WriteLine(Invariant($"batch 1, median of {reps}: {median / single.Length:F4} s/sentence (min {batchOne.Min(l => l.Seconds) / single.Length:F4}, max {batchOne.Max(l => l.Seconds) / single.Length:F4}) over the first {single.Length} sentences ({singleTokens} tokens), {singleTokens / median:F0} tokens/s"));
             }
 
-            if (!parsed.GetValue(noCalibration))
+            Calibrate("after the passes");
+            if (calibrations.Count > 0)
             {
-                console.Cancellation.ThrowIfCancellationRequested();
-                var limits = MachineLimits.Measure(session.Threads);
-                o.WriteLine(Invariant($"machine limits, measured now (best of 5): fp32 FMA peak {limits.PeakGflops1:F1} GFLOP/s on 1 thread, {limits.PeakGflopsAll:F1} on {limits.Threads} ({limits.Path}); memory read {limits.ReadGBs1:F1} GB/s on 1 thread, {limits.ReadGBsAll:F1} on {limits.Threads}"));
-                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = limits.PeakGflopsAll * 1e9 / flopsPerToken;
-                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {limits.PeakGflopsAll:F1} GFLOP/s: {tokens / total / ceiling:P1} of the compute ceiling"));
+                double peak1 = MedianOf(calibrations.Select(l => l.PeakGflops1)), peak = MedianOf(calibrations.Select(l => l.PeakGflopsAll));
+                double read1 = MedianOf(calibrations.Select(l => l.ReadGBs1)), read = MedianOf(calibrations.Select(l => l.ReadGBsAll));
+                double peakLow = calibrations.Min(l => l.PeakGflopsAll), peakHigh = calibrations.Max(l => l.PeakGflopsAll);
+                double readLow = calibrations.Min(l => l.ReadGBsAll), readHigh = calibrations.Max(l => l.ReadGBsAll);
+                int calibratedThreads = calibrations[0].Threads;
+                o.WriteLine(Invariant($"machine limits, median of {calibrations.Count} calibrations: fp32 FMA peak {peak1:F1} GFLOP/s on 1 thread ({calibrations.Min(l => l.PeakGflops1):F1}–{calibrations.Max(l => l.PeakGflops1):F1}), {peak:F1} on {calibratedThreads} ({peakLow:F1}–{peakHigh:F1}); memory read {read1:F1} GB/s on 1 thread ({calibrations.Min(l => l.ReadGBs1):F1}–{calibrations.Max(l => l.ReadGBs1):F1}), {read:F1} on {calibratedThreads} ({readLow:F1}–{readHigh:F1})"));
+                double spread = Math.Max(peakHigh / peakLow, readHigh / readLow) - 1;
+                if (spread > CalibrationSpreadWarning)
+                {
+                    o.WriteLine(Invariant($"warning: the limits measured during this run differ by up to {spread:P0} (highest over lowest): the load on the machine changed, so the fractions below are uncertain by as much; compare ratios from a quieter run"));
+                }
+                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = peak * 1e9 / flopsPerToken;
+                double rate = tokens / total;
+                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {peak:F1} GFLOP/s: {rate / ceiling:P1} of the compute ceiling ({rate * flopsPerToken / (peakHigh * 1e9):P1}–{rate * flopsPerToken / (peakLow * 1e9):P1} with the highest and lowest peak measured)"));
                 if (batchOne.Count > 0)
                 {
                     double median = MedianOf(batchOne.Select(l => l.Seconds)) / single.Length;
                     double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
-                    double floor = bytes / (limits.ReadGBsAll * 1e9);
-                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {limits.ReadGBsAll:F1} GB/s: {median / floor:F2}x the floor"));
+                    double floor = bytes / (read * 1e9);
+                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {read:F1} GB/s: {median / floor:F2}x the floor ({median * readLow * 1e9 / bytes:F2}–{median * readHigh * 1e9 / bytes:F2}x with the lowest and highest bandwidth measured)"));
                 }
             }
 
@@ -290,6 +323,12 @@ internal static class BenchCommand
         }
         return ElmoCli.Success;
     }
+
+    /// <summary>Rounds of each calibration (best kept); three calibrations per run.</summary>
+    private const int CalibrationRounds = 3;
+
+    /// <summary>Spread of the limits within one run (highest ÷ lowest − 1) above which the bench warns that the load changed.</summary>
+    private const double CalibrationSpreadWarning = 0.15;
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
