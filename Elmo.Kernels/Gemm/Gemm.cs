@@ -146,6 +146,12 @@ public static class Gemm
             RunWidened(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
             return;
         }
+        if (m == 1)
+        {
+            // One row (batch 1): bound by memory; B read as four sequential streams (GemvKernels).
+            GemvKernels.Row(ref a, b, ref c, accumulate, panel0, panel1);
+            return;
+        }
         switch (b.Path)
         {
             case KernelPath.Vector512:

@@ -18,4 +18,14 @@ internal static class Prefetch
             Sse.Prefetch0(Unsafe.AsPointer(ref value));
         }
     }
+
+    /// <summary>Asks for the cache line holding <c>*address</c>; never faults, whatever the address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Line(float* address)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(address);
+        }
+    }
 }
