@@ -35,18 +35,26 @@ internal static class BenchCommand
         var parallelBatches = new Option<int?>("--parallel-batches") { Description = "Batches run side by side, each on its own session with an even share of the threads (default: as 'elmo embed' chooses).", HelpName = "N" };
         var noCalibration = new Option<bool>("--no-calibration") { Description = "Skip measuring the machine's FMA peak and memory bandwidth (and so the fractions of the ceiling and floor)." };
         var npy = new Option<bool>("--npy") { Description = "With --serve: ask for .npy answers instead of JSON." };
+        var gemm = new Option<bool>("--gemm") { Description = "Measure only the single-thread GEMM at the two LSTM shapes of the original model against the single-core FMA peak, interleaved in this process (--repetitions rounds, default 9 here); needs no model." };
+        var gemmShapes = new Option<string?>("--gemm-shapes") { Description = "With --gemm: the products to measure instead of the two LSTM shapes, as MxKxN,MxKxN,...", HelpName = "MxKxN,..." };
         var model = new ModelSource();
         var command = new ElmoCommand("bench", "Measure tokens per second of the biLM over a corpus, with the time of each stage and the peak memory.", """
             Runs the biLM in stateless mode over the sentences of a corpus, batch by batch, once untimed to warm up and then
             --repetitions times, and prints each pass and the medians: tokens per second, seconds per sentence, and the
             time spent in the char CNN, the highway layers + projection, and the LSTM layers. The peak resident memory of
             the process is printed at the end. Then, unless --latency-sentences is 0, the first sentences of the corpus
-            are run one at a time (batch 1, the same repetitions) for the latency. Last, the machine's own limits are
-            measured (unless --no-calibration): the fp32 FMA peak (12 independent FMA chains on the widest vector path)
-            and the memory read bandwidth, each on one thread and on the threads used; throughput is then also given
-            as a fraction of the compute ceiling (peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency
-            as a multiple of the bandwidth floor (bytes of weights read per sentence ÷ bandwidth). Other programs
-            running on the machine slow everything down: compare medians, and ratios measured in one run.
+            are run one at a time (batch 1, the same repetitions) for the latency. The machine's own limits are measured
+            (unless --no-calibration) before the passes, between the throughput and batch-1 passes and after them: the
+            fp32 FMA peak (12 independent FMA chains on the widest vector path) and the memory read bandwidth, each on
+            one thread and on the threads used; throughput is then also given as a fraction of the compute ceiling
+            (the median peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency as a multiple of the
+            bandwidth floor (bytes of weights read per sentence ÷ the median bandwidth), each with the range the
+            lowest and highest calibration give, and a warning when the calibrations differ by more than 15 %. Other
+            programs running on the machine slow everything down: compare medians, and ratios measured in one run.
+
+            With --gemm, only the single-thread GEMM at the two LSTM products of the original model (64x512x16384 and
+            64x4096x512, or --gemm-shapes) is timed, round by round interleaved with the single-thread FMA peak, and
+            printed as a fraction of it (no model needed).
 
             Examples:
               elmo bench --preset original --corpus corpus.txt
@@ -54,6 +62,7 @@ internal static class BenchCommand
               elmo make-model --preset original /tmp/original && elmo bench --options /tmp/original/options.json --weights /tmp/original/weights.hdf5
               elmo bench --preset small --sort-by-length --repetitions 5
               elmo bench --preset original --serve --sentences 256 --repetitions 3
+              elmo bench --gemm --repetitions 15
 
             With --serve (see docs/server.md and docs/performance.md), each round runs offline 'elmo embed' over the
             sentences (HDF5 written to a temporary file), then an in-process 'elmo serve' on 127.0.0.1 under each
@@ -62,7 +71,7 @@ internal static class BenchCommand
             every sentence the server answers is checked bit for bit against the offline output.
             """)
         {
-            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy, noCalibration, parallelBatches,
+            corpus, preset, seed, batchSize, sentences, threads, repetitions, sort, serve, clients, requestSentences, latencySentences, npy, noCalibration, parallelBatches, gemm, gemmShapes,
         };
         model.AddTo(command);
 
@@ -74,6 +83,11 @@ internal static class BenchCommand
             if (reps < 1) throw new UsageException($"--repetitions must be at least 1, got {reps}.");
             if (take is < 1) throw new UsageException($"--sentences must be at least 1, got {take}.");
             if (threadCount is < 1) throw new UsageException($"--threads must be at least 1, got {threadCount}.");
+            if (parsed.GetValue(gemm))
+            {
+                return GemmOnly(console, parsed.GetResult(repetitions) is { Implicit: false } ? reps : 9, ParseShapes(parsed.GetValue(gemmShapes)));
+            }
+            if (parsed.GetValue(gemmShapes) is not null) throw new UsageException("--gemm-shapes goes with --gemm.");
             int? parallelCount = parsed.GetValue(parallelBatches);
             if (parallelCount is < 1) throw new UsageException($"--parallel-batches must be at least 1, got {parallelCount}.");
             string? presetName = parsed.GetValue(preset);
@@ -151,6 +165,20 @@ internal static class BenchCommand
             // Untimed warm-up: compiles every kernel at its final optimisation level.
             foreach (var s in sessions) s.Run(batches[0]);
 
+            // The machine's limits, measured before the passes, between the throughput and batch-1 passes and after
+            // them: a load that changes during the run then shows as a range instead of skewing every fraction.
+            bool calibrate = !parsed.GetValue(noCalibration);
+            var calibrations = new List<MachineCalibration>();
+            void Calibrate(string when)
+            {
+                if (!calibrate) return;
+                console.Cancellation.ThrowIfCancellationRequested();
+                var l = MachineLimits.Measure(session.Threads, CalibrationRounds);
+                calibrations.Add(l);
+                o.WriteLine(Invariant($"machine limits {when} (best of {CalibrationRounds}): fp32 FMA peak {l.PeakGflops1:F1} GFLOP/s on 1 thread, {l.PeakGflopsAll:F1} on {l.Threads} ({l.Path}); memory read {l.ReadGBs1:F1} GB/s on 1 thread, {l.ReadGBsAll:F1} on {l.Threads}"));
+            }
+            Calibrate("before the passes");
+
             void RunAll()
             {
                 if (sessions.Length == 1)
@@ -200,12 +228,13 @@ internal static class BenchCommand
             process.Refresh();
             o.WriteLine(Invariant($"peak resident memory: {process.PeakWorkingSet64 / 1e6:F0} MB (the whole process: loading, the warm-up pass and every timed pass)"));
 
+            if (latencyCount > 0) Calibrate("between the passes");
+
             // Batch 1: the first sentences of the corpus one at a time (latency), with the weight bytes each reads.
             var batchOne = new List<(double Seconds, long Bytes)>();
             // With calibration, the read bandwidth is also measured right after each batch-1 pass (best of 3 short rounds),
             // so that each pass has a floor from the same moment: on a shared machine the load moves between the passes
             // and the calibration at the end, and a floor from another moment can put the ratio anywhere.
-            bool calibrate = !parsed.GetValue(noCalibration);
             var pairedBandwidth = new List<double>();
             var single = corpusLines.Take(latencyCount).Select(s => (IReadOnlyList<IReadOnlyList<string>>)[s.Tokens]).ToArray();
             long singleTokens = corpusLines.Take(latencyCount).Sum(s => (long)s.Tokens.Count);
@@ -232,19 +261,29 @@ internal static class BenchCommand
                 o.WriteLine(Invariant($"batch 1, median of {reps}: {median / single.Length:F4} s/sentence (min {batchOne.Min(l => l.Seconds) / single.Length:F4}, max {batchOne.Max(l => l.Seconds) / single.Length:F4}) over the first {single.Length} sentences ({singleTokens} tokens), {singleTokens / median:F0} tokens/s"));
             }
 
-            if (calibrate)
+            Calibrate("after the passes");
+            if (calibrations.Count > 0)
             {
-                console.Cancellation.ThrowIfCancellationRequested();
-                var limits = MachineLimits.Measure(session.Threads);
-                o.WriteLine(Invariant($"machine limits, measured now (best of 5): fp32 FMA peak {limits.PeakGflops1:F1} GFLOP/s on 1 thread, {limits.PeakGflopsAll:F1} on {limits.Threads} ({limits.Path}); memory read {limits.ReadGBs1:F1} GB/s on 1 thread, {limits.ReadGBsAll:F1} on {limits.Threads}"));
-                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = limits.PeakGflopsAll * 1e9 / flopsPerToken;
-                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {limits.PeakGflopsAll:F1} GFLOP/s: {tokens / total / ceiling:P1} of the compute ceiling"));
+                double peak1 = MedianOf(calibrations.Select(l => l.PeakGflops1)), peak = MedianOf(calibrations.Select(l => l.PeakGflopsAll));
+                double read1 = MedianOf(calibrations.Select(l => l.ReadGBs1)), read = MedianOf(calibrations.Select(l => l.ReadGBsAll));
+                double peakLow = calibrations.Min(l => l.PeakGflopsAll), peakHigh = calibrations.Max(l => l.PeakGflopsAll);
+                double readLow = calibrations.Min(l => l.ReadGBsAll), readHigh = calibrations.Max(l => l.ReadGBsAll);
+                int calibratedThreads = calibrations[0].Threads;
+                o.WriteLine(Invariant($"machine limits, median of {calibrations.Count} calibrations: fp32 FMA peak {peak1:F1} GFLOP/s on 1 thread ({calibrations.Min(l => l.PeakGflops1):F1}–{calibrations.Max(l => l.PeakGflops1):F1}), {peak:F1} on {calibratedThreads} ({peakLow:F1}–{peakHigh:F1}); memory read {read1:F1} GB/s on 1 thread ({calibrations.Min(l => l.ReadGBs1):F1}–{calibrations.Max(l => l.ReadGBs1):F1}), {read:F1} on {calibratedThreads} ({readLow:F1}–{readHigh:F1})"));
+                double spread = Math.Max(peakHigh / peakLow, readHigh / readLow) - 1;
+                if (spread > CalibrationSpreadWarning)
+                {
+                    o.WriteLine(Invariant($"warning: the limits measured during this run differ by up to {spread:P0} (highest over lowest): the load on the machine changed, so the fractions below are uncertain by as much; compare ratios from a quieter run"));
+                }
+                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = peak * 1e9 / flopsPerToken;
+                double rate = tokens / total;
+                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {peak:F1} GFLOP/s: {rate / ceiling:P1} of the compute ceiling ({rate * flopsPerToken / (peakHigh * 1e9):P1}–{rate * flopsPerToken / (peakLow * 1e9):P1} with the highest and lowest peak measured)"));
                 if (batchOne.Count > 0)
                 {
                     double median = MedianOf(batchOne.Select(l => l.Seconds)) / single.Length;
                     double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
-                    double floor = bytes / (limits.ReadGBsAll * 1e9);
-                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {limits.ReadGBsAll:F1} GB/s: {median / floor:F2}x the floor"));
+                    double floor = bytes / (read * 1e9);
+                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {read:F1} GB/s: {median / floor:F2}x the floor ({median * readLow * 1e9 / bytes:F2}–{median * readHigh * 1e9 / bytes:F2}x with the lowest and highest bandwidth measured)"));
                     // Each pass against the bandwidth measured right after it: the ratio least moved by a changing load.
                     var ratios = batchOne.Zip(pairedBandwidth, (pass, gbs) => pass.Seconds / (pass.Bytes / (gbs * 1e9))).ToArray();
                     o.WriteLine(Invariant($"batch 1, each pass against the read bandwidth measured right after it ({pairedBandwidth.Min():F1}–{pairedBandwidth.Max():F1} GB/s on {session.Threads} thread{(session.Threads == 1 ? "" : "s")}): median {MedianOf(ratios):F2}x the floor (range {ratios.Min():F2}–{ratios.Max():F2})"));
@@ -265,6 +304,39 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    /// <summary><c>elmo bench --gemm</c>: the GEMM at the LSTM shapes against the one-core FMA peak, interleaved.</summary>
+    private static (int M, int K, int N)[]? ParseShapes(string? text)
+    {
+        if (text is null) return null;
+        var shapes = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(item =>
+        {
+            var parts = item.Split('x');
+            int[] d = parts.Length == 3 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1 && v <= 1 << 16)
+                ? parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray()
+                : throw new UsageException($"--gemm-shapes: '{item}' is not MxKxN with each between 1 and 65536.");
+            return (d[0], d[1], d[2]);
+        }).ToArray();
+        return shapes.Length > 0 ? shapes : throw new UsageException("--gemm-shapes is empty: give shapes such as 64x512x16384.");
+    }
+
+    private static int GemmOnly(CliConsole console, int rounds, IReadOnlyList<(int M, int K, int N)>? shapes)
+    {
+        var o = console.Out;
+        o.WriteLine(Invariant($"machine: {MachineCalibration.CpuModel}; {Environment.ProcessorCount} cores, kernel path {KernelPaths.Best}; {Gemm.Blocking}"));
+        o.WriteLine(Invariant($"single-thread GEMM against the single-thread FMA peak, interleaved, {rounds} rounds (B cycled from memory):"));
+        foreach (var r in GemmEfficiency.Measure(shapes, rounds))
+        {
+            o.WriteLine(Invariant($"  {r.M}x{r.K}x{r.N}: median {r.Gflops:F1} GFLOP/s, peak {r.PeakGflops:F1}: {r.Fraction:P1} of the peak (rounds {r.FractionMin:P1}–{r.FractionMax:P1}); best {r.BestGflops:F1} of best {r.BestPeakGflops:F1}: {r.BestFraction:P1}; per CPU second: {r.CpuFraction:P1}"));
+        }
+        return ElmoCli.Success;
+    }
+
+    /// <summary>Rounds of each calibration (best kept); three calibrations per run.</summary>
+    private const int CalibrationRounds = 3;
+
+    /// <summary>Spread of the limits within one run (highest ÷ lowest − 1) above which the bench warns that the load changed.</summary>
+    private const double CalibrationSpreadWarning = 0.15;
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

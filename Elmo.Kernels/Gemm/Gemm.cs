@@ -7,16 +7,18 @@ namespace Elmo.Kernels.Gemm;
 
 /// <summary>
 /// Single-precision matrix product <c>C = A·B</c> or <c>C += A·B</c> with <c>B</c> packed once
-/// (<see cref="PackedMatrix"/>), BLIS style: K is cut into blocks of up to <see cref="KBlock"/>, rows into
-/// blocks of <see cref="MBlock"/> (packed per thread into six-row micro-panels), and a <see cref="MicroRows"/> ×
-/// (one panel of two vectors) register-blocked micro-kernel does the work. The last rows of a block (fewer than <see cref="MicroRows"/>), which include the
-/// whole product at batch sizes below six, run on kernels that take several panels at once, so that they still
-/// keep eight or more independent accumulators in flight.
+/// (<see cref="PackedMatrix"/>), BLIS style: columns are cut into blocks of NC panels and K into blocks of KC, rows into
+/// blocks of MC (packed per thread into micro-panels), with KC, MC and NC derived from this machine's cache sizes
+/// (<see cref="GemmBlocking"/>); a register-blocked micro-kernel of <see cref="WideRows"/> rows (AVX-512, 32
+/// registers) or <see cref="MicroRows"/> rows (the other paths) × one panel of two vectors does the work. The last
+/// rows of a block (fewer than <see cref="MicroRows"/>), which include the whole product at batch sizes below six, run
+/// on kernels that take several panels at once, so that they still keep eight or more independent accumulators in
+/// flight.
 /// </summary>
 /// <remarks>
 /// <para><b>Accumulation order (the contract every path, tile and thread count keeps).</b> K is cut into blocks of
-/// <see cref="SumBlock"/> from k = 0, the same on every path (the cache blocks, <see cref="KBlock"/>, are multiples of
-/// it and so change nothing). Within a block, each element of C is one fused
+/// <see cref="SumBlock"/> from k = 0, the same on every path (the cache blocks, <see cref="GemmBlocking.KBlock"/>, are
+/// multiples of it and so change nothing). Within a block, each element of C is one fused
 /// multiply-add chain over the block's k in order, <i>starting from zero</i>; the block's sum is then added to C
 /// with one rounding (or stored as it is, for the first block when C is overwritten):
 /// <c>c = (((c₀ + s₀) + s₁) + …)</c>, <c>s_b = fma(a_k, b_k, … fma(a_k₀, b_k₀, 0))</c>. Summing short chains and
@@ -29,16 +31,11 @@ namespace Elmo.Kernels.Gemm;
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>Rows per full micro-kernel call.</summary>
+    /// <summary>Rows of the six-row micro-kernel (every path; on AVX-512 the last six rows of a block that are not twelve, and blocks of A read in place).</summary>
     public const int MicroRows = 6;
 
-    /// <summary>
-    /// Greatest depth of one K block (cache blocking): one panel block (depth × panel width) is at most 32 KiB, so 512 up
-    /// to 256-bit vectors and 256 at AVX-512. (512 rather than 256 at AVX2 measured 5–15 % faster at the LSTM shapes on a
-    /// Zen 3 core: C is loaded and stored once per 512 steps of k.) Always a multiple of <see cref="SumBlock"/>, so the
-    /// cache blocking never changes the accumulation order.
-    /// </summary>
-    public const int KBlock = 512;
+    /// <summary>Rows of the AVX-512 micro-kernel (<c>Kernel12x1</c>: 24 zmm accumulators), used on packed A blocks.</summary>
+    public const int WideRows = 12;
 
     /// <summary>
     /// Depth of one accumulation block, the same on every path (it fixes the accumulation order, see the remarks): the
@@ -48,18 +45,23 @@ public static class Gemm
     /// </summary>
     public const int SumBlock = 128;
 
-    /// <summary>Bytes of one panel block (see <see cref="KBlock"/>).</summary>
-    private const int PanelBlockBytes = 32 << 10;
-
-    /// <summary>Rows of A per block (a multiple of <see cref="MicroRows"/>): the packed MBlock × KBlock block of A (288 KiB) stays in L2.</summary>
-    public const int MBlock = 144;
-
     /// <summary>Panels a block of A must serve before packing it pays for the copy.</summary>
     private const int PackMinPanels = 4;
 
-    /// <summary>Per-thread buffer for the packed A block (MBlock × KBlock floats, 288 KiB), allocated once per thread.</summary>
+    /// <summary>Per-thread buffer for the packed A block (MBlock × KBlock floats of the largest blocking in use), allocated once per thread.</summary>
     [ThreadStatic]
     private static float[]? _packedA;
+
+    /// <summary>The blocking of the widest path of this machine (KC, MC, NC from its cache sizes), for reports.</summary>
+    public static GemmBlocking Blocking => GemmBlocking.ForPanelWidth(2 * KernelPaths.Width(KernelPaths.Best));
+
+    /// <summary>The per-thread packed-A buffer, large enough for <paramref name="blocking"/>.</summary>
+    private static ref float PackedA(GemmBlocking blocking)
+    {
+        int length = blocking.MBlock * blocking.KBlock;
+        if (_packedA is null || _packedA.Length < length) _packedA = new float[length];
+        return ref MemoryMarshal.GetArrayDataReference(_packedA);
+    }
 
     /// <summary>Floating-point operations below which a product is not split between threads (the hand-off costs more).</summary>
     private const long MinFlopsPerWorker = 4_000_000;
@@ -77,8 +79,18 @@ public static class Gemm
     /// <param name="ldc">Row stride of C (at least N).</param>
     /// <param name="accumulate">Add to C instead of overwriting it (C is never read when false).</param>
     /// <param name="threads">Upper bound on worker threads (columns are split between them).</param>
-    public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate, int threads = 1)
+    public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate, int threads = 1) =>
+        MultiplyBlocked(a, m, lda, b, c, ldc, accumulate, threads, blocking: null);
+
+    /// <summary><see cref="Multiply"/> with a given cache blocking instead of this machine's (tests: small blocks exercise every loop on small products).</summary>
+    internal static void MultiplyBlocked(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate, int threads, GemmBlocking? blocking)
     {
+        if (blocking is not null)
+        {
+            if (blocking.PanelWidth != b?.PanelWidth) throw new ArgumentException($"The blocking is for {blocking.PanelWidth}-column panels, B has {b?.PanelWidth}.", nameof(blocking));
+            if (blocking.KBlock <= 0 || blocking.KBlock % SumBlock != 0) throw new ArgumentException($"KC = {blocking.KBlock} is not a positive multiple of the accumulation block ({SumBlock}).", nameof(blocking));
+            if (blocking.MBlock < 1 || blocking.NBlock < 1) throw new ArgumentException($"MC and NC must be positive: {blocking}.", nameof(blocking));
+        }
         ArgumentNullException.ThrowIfNull(b);
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         int k = b.Rows, n = b.Columns;
@@ -108,7 +120,7 @@ public static class Gemm
         int workers = (int)Math.Min(Math.Min(threads, panels), Math.Max(1, flops / MinFlopsPerWorker));
         if (workers <= 1)
         {
-            Run(ref MemoryMarshal.GetReference(a), m, lda, b, ref MemoryMarshal.GetReference(c), ldc, accumulate, 0, panels);
+            Run(ref MemoryMarshal.GetReference(a), m, lda, b, ref MemoryMarshal.GetReference(c), ldc, accumulate, 0, panels, blocking);
             return;
         }
 
@@ -121,13 +133,13 @@ public static class Gemm
                 Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
                 {
                     int p0 = (int)((long)panels * w / workers), p1 = (int)((long)panels * (w + 1) / workers);
-                    Run(ref *aPtr, m, lda, b, ref *cPtr, ldc, accumulate, p0, p1);
+                    Run(ref *aPtr, m, lda, b, ref *cPtr, ldc, accumulate, p0, p1, blocking);
                 });
             }
         }
     }
 
-    private static void Run(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+    private static void Run(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1, GemmBlocking? blocking)
     {
         if (m == 1)
         {
@@ -142,22 +154,22 @@ public static class Gemm
         }
         if (b.Precision != WeightPrecision.Fp32)
         {
-            RunWidened(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+            RunWidened(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
             return;
         }
         switch (b.Path)
         {
             case KernelPath.Vector512:
-                Run<Vector512Ops, Vector512<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                Run<Vector512Ops, Vector512<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             case KernelPath.Vector256:
-                Run<Vector256Ops, Vector256<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                Run<Vector256Ops, Vector256<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             case KernelPath.Vector128:
-                Run<Vector128Ops, Vector128<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                Run<Vector128Ops, Vector128<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             default:
-                Run<ScalarOps, float>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                Run<ScalarOps, float>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
         }
     }
@@ -171,7 +183,7 @@ public static class Gemm
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+    private static void Run<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1, GemmBlocking? blocking)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -179,116 +191,156 @@ public static class Gemm
         int fullPanels = n / nr; // panels without zero padding
         nint panelStride = (nint)k * nr;
         ref float panels = ref MemoryMarshal.GetArrayDataReference(b.Panels);
-        Span<float> edgeTile = stackalloc float[MicroRows * 32];
+        Span<float> edgeTile = stackalloc float[WideRows * 32];
         ref float edge = ref MemoryMarshal.GetReference(edgeTile);
-        ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
+        blocking ??= GemmBlocking.ForPanelWidth(nr);
+        ref float packed = ref PackedA(blocking);
+        int kBlock = blocking.KBlock, mBlock = blocking.MBlock;
+        // Column blocks (NC, in panels) from six rows up: B's KC × NC block stays in L3 across the row blocks, and the
+        // C block the K blocks revisit stays in L2 (without it a 64 × 16384 product re-streams all 4 MiB of C from
+        // memory once per K block). A multiple of four panels, so that the tail kernels' panel groups never straddle
+        // two column blocks.
+        int nBlock = m >= MicroRows ? blocking.ColumnBlock(Math.Min(m, mBlock)) : int.MaxValue;
 
-        int kBlock = Math.Min(KBlock, PanelBlockBytes / (sizeof(float) * nr)); // a multiple of SumBlock
-        for (int k0 = 0; k0 < k; k0 += kBlock)
+        for (int j0 = panel0; j0 < panel1; j0 = (int)Math.Min((long)j0 + nBlock, panel1))
         {
-            int kc = Math.Min(kBlock, k - k0);
-            bool load = accumulate || k0 > 0;
-            for (int i0 = 0; i0 < m; i0 += MBlock)
+            int j1 = (int)Math.Min((long)j0 + nBlock, panel1);
+            for (int k0 = 0; k0 < k; k0 += kBlock)
             {
-                int mc = Math.Min(MBlock, m - i0);
-                int tail = mc % MicroRows, full = mc - tail;
-                int group = TailPanels(tail);
-                ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
-                ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
-                // Packing pays off when the block is reused over several panels; otherwise read A in place.
-                bool pack = panel1 - panel0 >= PackMinPanels;
-                if (pack) PackA(ref aBlock, lda, full, kc, ref packed);
-                nint rowStep = pack ? 1 : lda, kStep = pack ? MicroRows : 1;
-                for (int p = panel0; p < panel1; p += group)
+                int kc = Math.Min(kBlock, k - k0);
+                bool load = accumulate || k0 > 0;
+                for (int i0 = 0; i0 < m; i0 += mBlock)
                 {
-                    int pEnd = Math.Min(p + group, panel1);
-                    for (int q = p; q < pEnd; q++)
+                    int mc = Math.Min(mBlock, m - i0);
+                    int tail = mc % MicroRows, full = mc - tail;
+                    int group = TailPanels(tail);
+                    ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
+                    ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
+                    // Packing pays off when the block is reused over several panels; otherwise read A in place.
+                    bool pack = j1 - j0 >= PackMinPanels;
+                    // Tile height: twelve rows on AVX-512 (32 registers) over packed A, else six.
+                    int mr = pack && TOps.Width == 16 ? WideRows : MicroRows;
+                    if (pack) PackA(ref aBlock, lda, full, kc, ref packed, mr);
+                    nint rowStep = pack ? 1 : lda;
+                    for (int p = j0; p < j1; p += group)
                     {
-                        ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
-                        ref float cq = ref Unsafe.Add(ref cBlock, q * nr);
-                        int nc = Math.Min(nr, n - q * nr);
-                        for (int i = 0; i < full; i += MicroRows)
-                        {
-                            ref float ai = ref pack ? ref Unsafe.Add(ref packed, i * kc) : ref Unsafe.Add(ref aBlock, (nint)i * lda);
-                            ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
-                            if (nc == nr)
-                            {
-                                // The first tile of a panel also prefetches the next panel's block, one line per k.
-                                nint prefetch = i == 0 && q + 1 < panel1 ? panelStride : 0;
-                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                {
-                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref ci, ldc, load || s0 > 0, prefetch);
-                                }
-                            }
-                            else
-                            {
-                                // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
-                                EdgeIn(ref ci, ldc, ref edge, nr, MicroRows, nc, load);
-                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                {
-                                    Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, nr, load || s0 > 0, 0);
-                                }
-                                EdgeOut(ref edge, nr, ref ci, ldc, MicroRows, nc);
-                            }
-                        }
-                    }
-
-                    if (tail == 0)
-                    {
-                        continue;
-                    }
-
-                    // The last rows, over the panels just used (still in cache).
-                    ref float at = ref Unsafe.Add(ref aBlock, (nint)full * lda);
-                    ref float ct = ref Unsafe.Add(ref cBlock, (nint)full * ldc);
-                    ref float bp = ref Unsafe.Add(ref panels, p * panelStride + (nint)k0 * nr);
-                    ref float cp = ref Unsafe.Add(ref ct, p * nr);
-                    if (pEnd - p == group && pEnd <= fullPanels)
-                    {
-                        // Without full tiles (small batches, memory-bound) these also prefetch the next group of panels.
-                        nint prefetch = full == 0 && pEnd + group <= panel1 ? group * panelStride : 0;
-                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                        {
-                            ref float a0 = ref Unsafe.Add(ref at, s0);
-                            ref float b0 = ref Unsafe.Add(ref bp, s0 * nr);
-                            int sc = Math.Min(SumBlock, kc - s0);
-                            bool ld = load || s0 > 0;
-                            switch (tail)
-                            {
-                                case 1: Kernel1x4<TOps, TVec>(ref a0, ref b0, panelStride, sc, ref cp, nr, ld, prefetch); break;
-                                case 2: Kernel2x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
-                                case 3: Kernel3x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
-                                case 4: Kernel4x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
-                                default: Kernel5x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
-                            }
-                        }
-                    }
-                    else
-                    {
-                        // Fewer panels left than the group, or the zero-padded last panel: one row and panel at a time.
+                        int pEnd = Math.Min(p + group, j1);
                         for (int q = p; q < pEnd; q++)
                         {
                             ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
+                            ref float cq = ref Unsafe.Add(ref cBlock, q * nr);
                             int nc = Math.Min(nr, n - q * nr);
-                            for (int r = 0; r < tail; r++)
+                            for (int i = 0; i < full;)
                             {
-                                ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
-                                ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
-                                if (nc == nr)
+                                int rows = full - i >= mr ? mr : MicroRows;
+                                nint kStep = pack ? rows : 1;
+                                ref float ai = ref pack ? ref Unsafe.Add(ref packed, i * kc) : ref Unsafe.Add(ref aBlock, (nint)i * lda);
+                                ref float ci = ref Unsafe.Add(ref cq, (nint)i * ldc);
+                                // The first tile of a panel also prefetches the next panel's block, one k-row per k; with
+                                // two twelve-row tiles or more, the first two share it (one cache line of each 128-byte
+                                // k-row each), which halves the burst of outstanding misses.
+                                nint prefetch = 0;
+                                bool prefetchBoth = true;
+                                if (i < 2 * WideRows)
                                 {
-                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    // The block the sweep reads next: the next panel; after the last panel of a column block, its first
+                                    // panel for the next row block or the next K block.
+                                    nint next = q + 1 < j1 ? panelStride
+                                        : i0 + mBlock < m ? (j0 - q) * panelStride
+                                        : k0 + kc < k ? (j0 - q) * panelStride + (nint)kc * nr
+                                        : 0;
+                                    if (next == 0)
                                     {
-                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
+                                    }
+                                    else if (rows == WideRows && full >= 2 * WideRows)
+                                    {
+                                        prefetch = next + (i == 0 ? 0 : Prefetch.LineFloats);
+                                        prefetchBoth = false;
+                                    }
+                                    else if (i == 0)
+                                    {
+                                        prefetch = next;
                                     }
                                 }
-                                else
+                                bool inPlace = nc == nr;
+                                ref float tileC = ref inPlace ? ref ci : ref edge;
+                                int ldt = inPlace ? ldc : nr;
+                                // Zero-padded last panel: work in a full-width scratch tile, copy the valid columns.
+                                if (!inPlace) EdgeIn(ref ci, ldc, ref edge, nr, rows, nc, load);
+                                for (int s0 = 0; s0 < kc; s0 += SumBlock)
                                 {
-                                    EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
-                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                    int sc = Math.Min(SumBlock, kc - s0);
+                                    if (rows == WideRows)
                                     {
-                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
+                                        Kernel12x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * WideRows), ref Unsafe.Add(ref bq, s0 * nr), sc, ref tileC, ldt, load || s0 > 0, prefetch, prefetchBoth);
                                     }
-                                    EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
+                                    else
+                                    {
+                                        Kernel6x1<TOps, TVec>(ref Unsafe.Add(ref ai, s0 * kStep), rowStep, kStep, ref Unsafe.Add(ref bq, s0 * nr), sc, ref tileC, ldt, load || s0 > 0, prefetch);
+                                    }
+                                }
+                                if (!inPlace) EdgeOut(ref edge, nr, ref ci, ldc, rows, nc);
+                                i += rows;
+                            }
+                        }
+
+                        if (tail == 0)
+                        {
+                            continue;
+                        }
+
+                        // The last rows, over the panels just used (still in cache).
+                        ref float at = ref Unsafe.Add(ref aBlock, (nint)full * lda);
+                        ref float ct = ref Unsafe.Add(ref cBlock, (nint)full * ldc);
+                        ref float bp = ref Unsafe.Add(ref panels, p * panelStride + (nint)k0 * nr);
+                        ref float cp = ref Unsafe.Add(ref ct, p * nr);
+                        if (pEnd - p == group && pEnd <= fullPanels)
+                        {
+                            // Without full tiles (small batches, memory-bound) these also prefetch the next group of panels.
+                            nint prefetch = full == 0 && pEnd + group <= j1 ? group * panelStride : 0;
+                            for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                            {
+                                ref float a0 = ref Unsafe.Add(ref at, s0);
+                                ref float b0 = ref Unsafe.Add(ref bp, s0 * nr);
+                                int sc = Math.Min(SumBlock, kc - s0);
+                                bool ld = load || s0 > 0;
+                                switch (tail)
+                                {
+                                    case 1: Kernel1x4<TOps, TVec>(ref a0, ref b0, panelStride, sc, ref cp, nr, ld, prefetch); break;
+                                    case 2: Kernel2x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
+                                    case 3: Kernel3x2<TOps, TVec>(ref a0, lda, ref b0, panelStride, sc, ref cp, ldc, nr, ld, prefetch); break;
+                                    case 4: Kernel4x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
+                                    default: Kernel5x1<TOps, TVec>(ref a0, lda, ref b0, sc, ref cp, ldc, ld, prefetch); break;
+                                }
+                            }
+                        }
+                        else
+                        {
+                            // Fewer panels left than the group, or the zero-padded last panel: one row and panel at a time.
+                            for (int q = p; q < pEnd; q++)
+                            {
+                                ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
+                                int nc = Math.Min(nr, n - q * nr);
+                                for (int r = 0; r < tail; r++)
+                                {
+                                    ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
+                                    ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
+                                    if (nc == nr)
+                                    {
+                                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                        {
+                                            Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
+                                        }
+                                    }
+                                    else
+                                    {
+                                        EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
+                                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
+                                        {
+                                            Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
+                                        }
+                                        EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
+                                    }
                                 }
                             }
                         }
@@ -298,25 +350,25 @@ public static class Gemm
         }
     }
 
-    /// <summary>Per-thread buffer for panel blocks widened from bfloat16 or int8 (up to four panel blocks, 128 KiB).</summary>
+    /// <summary>Per-thread buffer for panel blocks widened from bfloat16 or int8 (up to four panel blocks of the blocking's KC).</summary>
     [ThreadStatic]
     private static float[]? _widened;
 
-    private static void RunWidened(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+    private static void RunWidened(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1, GemmBlocking? blocking)
     {
         switch (b.Path)
         {
             case KernelPath.Vector512:
-                RunWidened<Vector512Ops, Vector512<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                RunWidened<Vector512Ops, Vector512<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             case KernelPath.Vector256:
-                RunWidened<Vector256Ops, Vector256<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                RunWidened<Vector256Ops, Vector256<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             case KernelPath.Vector128:
-                RunWidened<Vector128Ops, Vector128<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                RunWidened<Vector128Ops, Vector128<float>>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
             default:
-                RunWidened<ScalarOps, float>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1);
+                RunWidened<ScalarOps, float>(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
                 break;
         }
     }
@@ -330,7 +382,7 @@ public static class Gemm
     /// prefetchers follow the sequential panel reads of the widening loop).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunWidened<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1)
+    private static void RunWidened<TOps, TVec>(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1, GemmBlocking? blocking)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -338,26 +390,28 @@ public static class Gemm
         int fullPanels = n / nr;
         Span<float> edgeTile = stackalloc float[MicroRows * 32];
         ref float edge = ref MemoryMarshal.GetReference(edgeTile);
-        ref float packed = ref MemoryMarshal.GetArrayDataReference(_packedA ??= new float[MBlock * KBlock]);
-
-        int kBlock = Math.Min(KBlock, PanelBlockBytes / (sizeof(float) * nr));
+        blocking ??= GemmBlocking.ForPanelWidth(nr);
+        ref float packed = ref PackedA(blocking);
+        int kBlock = blocking.KBlock, mBlock = blocking.MBlock;
         const int MaxGroup = 4; // TailPanels' largest group
-        ref float wide = ref MemoryMarshal.GetArrayDataReference(_widened ??= new float[MaxGroup * PanelBlockBytes / sizeof(float)]);
+        int wideLength = MaxGroup * kBlock * nr;
+        if (_widened is null || _widened.Length < wideLength) _widened = new float[wideLength];
+        ref float wide = ref MemoryMarshal.GetArrayDataReference(_widened);
         bool fused = WidenedKernels.Supported(b);
         for (int k0 = 0; k0 < k; k0 += kBlock)
         {
             int kc = Math.Min(kBlock, k - k0);
             nint blockStride = (nint)kc * nr; // panel stride in the widened buffer
             bool load = accumulate || k0 > 0;
-            for (int i0 = 0; i0 < m; i0 += MBlock)
+            for (int i0 = 0; i0 < m; i0 += mBlock)
             {
-                int mc = Math.Min(MBlock, m - i0);
+                int mc = Math.Min(mBlock, m - i0);
                 int tail = mc % MicroRows, full = mc - tail;
                 int group = TailPanels(tail);
                 ref float aBlock = ref Unsafe.Add(ref a, (nint)i0 * lda + k0);
                 ref float cBlock = ref Unsafe.Add(ref c, (nint)i0 * ldc);
                 bool pack = panel1 - panel0 >= PackMinPanels;
-                if (pack) PackA(ref aBlock, lda, full, kc, ref packed);
+                if (pack) PackA(ref aBlock, lda, full, kc, ref packed, MicroRows);
                 nint rowStep = pack ? 1 : lda, kStep = pack ? MicroRows : 1;
                 for (int p = panel0; p < panel1; p += group)
                 {
@@ -504,29 +558,119 @@ public static class Gemm
 
     /// <summary>
     /// Copies the full tiles of an A block (<paramref name="rows"/>, a multiple of <see cref="MicroRows"/>, by <paramref name="kc"/>)
-    /// into micro-panels: for each tile, k-major, the tile's six values of one k side by side. The micro-kernel then
-    /// broadcasts from one sequential stream instead of six strided rows.
+    /// into micro-panels: tiles of <paramref name="tileRows"/> rows (6 or 12) and, when fewer are left, one of six; each tile
+    /// k-major, its values of one k side by side, starting at row index × <paramref name="kc"/>. The micro-kernel then
+    /// broadcasts from one sequential stream instead of six or twelve strided rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(ref float a, int lda, int rows, int kc, ref float packed)
+    private static void PackA(ref float a, int lda, int rows, int kc, ref float packed, int tileRows)
     {
         nint s = lda;
-        for (int i = 0; i < rows; i += MicroRows)
+        for (int i = 0; i < rows;)
         {
+            int h = rows - i >= tileRows ? tileRows : MicroRows;
             ref float tile = ref Unsafe.Add(ref packed, i * kc);
-            ref float row = ref Unsafe.Add(ref a, (nint)i * lda);
-            for (int k = 0; k < kc; k++)
+            for (int r0 = 0; r0 < h; r0 += MicroRows)
             {
-                ref float t = ref Unsafe.Add(ref tile, k * MicroRows);
-                ref float x = ref Unsafe.Add(ref row, k);
-                t = x;
-                Unsafe.Add(ref t, 1) = Unsafe.Add(ref x, s);
-                Unsafe.Add(ref t, 2) = Unsafe.Add(ref x, 2 * s);
-                Unsafe.Add(ref t, 3) = Unsafe.Add(ref x, 3 * s);
-                Unsafe.Add(ref t, 4) = Unsafe.Add(ref x, 4 * s);
-                Unsafe.Add(ref t, 5) = Unsafe.Add(ref x, 5 * s);
+                // Six rows at a time into their columns of the tile.
+                ref float row = ref Unsafe.Add(ref a, (nint)(i + r0) * lda);
+                for (int k = 0; k < kc; k++)
+                {
+                    ref float t = ref Unsafe.Add(ref tile, k * h + r0);
+                    ref float x = ref Unsafe.Add(ref row, k);
+                    t = x;
+                    Unsafe.Add(ref t, 1) = Unsafe.Add(ref x, s);
+                    Unsafe.Add(ref t, 2) = Unsafe.Add(ref x, 2 * s);
+                    Unsafe.Add(ref t, 3) = Unsafe.Add(ref x, 3 * s);
+                    Unsafe.Add(ref t, 4) = Unsafe.Add(ref x, 4 * s);
+                    Unsafe.Add(ref t, 5) = Unsafe.Add(ref x, 5 * s);
+                }
             }
+            i += h;
         }
+    }
+
+    // 12 rows × 1 panel (2 zmm), AVX-512 only (32 registers): 24 accumulators + 2 B vectors + 1 broadcast = 27 of the 32
+    // zmm registers (the broadcasts may also be folded into the FMAs as {1to16} memory operands). A is packed
+    // (PackA, twelve values per k); per k: 2 loads of B from L1, 12 broadcasts, 24 FMAs, so the two FMA pipes, not the
+    // load ports, set the pace, and 24 independent chains cover the FMA latency (4 cycles × 2 pipes = 8 needed) three
+    // times over. A non-zero prefetch offset also touches B at that distance (the next panel): one cache line per k, or both
+    // lines of the 128-byte k-row with prefetchBoth.
+    // Every element of C is still one FMA chain over k in order from zero, flushed once (the accumulation contract).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x1<TOps, TVec>(ref float a, ref float b, int kc, ref float c, int ldc, bool load, nint prefetch, bool prefetchBoth)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        int w = TOps.Width, nr = 2 * w;
+        TVec x00, x01, x10, x11, x20, x21, x30, x31, x40, x41, x50, x51;
+        TVec x60, x61, x70, x71, x80, x81, x90, x91, xa0, xa1, xb0, xb1;
+        x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = x40 = x41 = x50 = x51 = TOps.Zero;
+        x60 = x61 = x70 = x71 = x80 = x81 = x90 = x91 = xa0 = xa1 = xb0 = xb1 = TOps.Zero;
+
+        ref float ak = ref a;
+        ref float bk = ref b;
+        for (int k = 0; k < kc; k++)
+        {
+            if (prefetch != 0)
+            {
+                Prefetch.Line(ref Unsafe.Add(ref bk, prefetch));
+                if (prefetchBoth && nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref bk, prefetch + Prefetch.LineFloats));
+            }
+            TVec b0 = TOps.Load(ref bk), b1 = TOps.Load(ref Unsafe.Add(ref bk, w));
+            TVec av = TOps.Broadcast(ak);
+            x00 = TOps.MultiplyAdd(av, b0, x00); x01 = TOps.MultiplyAdd(av, b1, x01);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 1));
+            x10 = TOps.MultiplyAdd(av, b0, x10); x11 = TOps.MultiplyAdd(av, b1, x11);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 2));
+            x20 = TOps.MultiplyAdd(av, b0, x20); x21 = TOps.MultiplyAdd(av, b1, x21);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 3));
+            x30 = TOps.MultiplyAdd(av, b0, x30); x31 = TOps.MultiplyAdd(av, b1, x31);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 4));
+            x40 = TOps.MultiplyAdd(av, b0, x40); x41 = TOps.MultiplyAdd(av, b1, x41);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 5));
+            x50 = TOps.MultiplyAdd(av, b0, x50); x51 = TOps.MultiplyAdd(av, b1, x51);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 6));
+            x60 = TOps.MultiplyAdd(av, b0, x60); x61 = TOps.MultiplyAdd(av, b1, x61);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 7));
+            x70 = TOps.MultiplyAdd(av, b0, x70); x71 = TOps.MultiplyAdd(av, b1, x71);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 8));
+            x80 = TOps.MultiplyAdd(av, b0, x80); x81 = TOps.MultiplyAdd(av, b1, x81);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 9));
+            x90 = TOps.MultiplyAdd(av, b0, x90); x91 = TOps.MultiplyAdd(av, b1, x91);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 10));
+            xa0 = TOps.MultiplyAdd(av, b0, xa0); xa1 = TOps.MultiplyAdd(av, b1, xa1);
+            av = TOps.Broadcast(Unsafe.Add(ref ak, 11));
+            xb0 = TOps.MultiplyAdd(av, b0, xb0); xb1 = TOps.MultiplyAdd(av, b1, xb1);
+            ak = ref Unsafe.Add(ref ak, WideRows);
+            bk = ref Unsafe.Add(ref bk, nr);
+        }
+
+        nint s = ldc;
+        ref float c0 = ref c;
+        Flush<TOps, TVec>(x00, ref c0, load); Flush<TOps, TVec>(x01, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x10, ref c0, load); Flush<TOps, TVec>(x11, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x20, ref c0, load); Flush<TOps, TVec>(x21, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x30, ref c0, load); Flush<TOps, TVec>(x31, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x40, ref c0, load); Flush<TOps, TVec>(x41, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x50, ref c0, load); Flush<TOps, TVec>(x51, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x60, ref c0, load); Flush<TOps, TVec>(x61, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x70, ref c0, load); Flush<TOps, TVec>(x71, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x80, ref c0, load); Flush<TOps, TVec>(x81, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(x90, ref c0, load); Flush<TOps, TVec>(x91, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(xa0, ref c0, load); Flush<TOps, TVec>(xa1, ref Unsafe.Add(ref c0, w), load);
+        c0 = ref Unsafe.Add(ref c0, s);
+        Flush<TOps, TVec>(xb0, ref c0, load); Flush<TOps, TVec>(xb1, ref Unsafe.Add(ref c0, w), load);
     }
 
     // 6 rows × 1 panel (2 vectors): 12 accumulators + 2 B vectors + 1 broadcast = 15 registers

@@ -37,18 +37,64 @@ public partial class BenchCommandTests
         // Batch 1 over the first sentences, then the machine's limits and the fractions of ceiling and floor.
         Assert.That(Regex.Matches(o, @"batch 1, pass \d/3: [\d.]+ s/sentence, \d+ tokens/s"), Has.Count.EqualTo(3), o);
         Assert.That(o, Does.Match(@"batch 1, median of 3: [\d.]+ s/sentence \(min [\d.]+, max [\d.]+\) over the first 4 sentences \(21 tokens\)"));
-        var limits = Regex.Match(o, @"machine limits, measured now \(best of 5\): fp32 FMA peak (?<p1>[\d.]+) GFLOP/s on 1 thread, (?<p>[\d.]+) on 1 \((Scalar|Vector\d+)\); memory read (?<b1>[\d.]+) GB/s on 1 thread, [\d.]+ on 1");
-        Assert.That(limits.Success, o);
-        Assert.That(double.Parse(limits.Groups["p1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.5), "a real FMA rate");
-        Assert.That(double.Parse(limits.Groups["b1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.1), "a real bandwidth");
-        var compute = Regex.Match(o, @"compute: (?<mf>[\d.]+) MFLOP per token executed \(GEMMs\), [\d.]+ GFLOP/s; ceiling \d+ tokens/s at [\d.]+ GFLOP/s: [\d.]+ ?% of the compute ceiling");
+        // The limits are measured before, between and after the passes, in that order, and their median is used.
+        var limits = Regex.Matches(o, @"machine limits (?<when>before|between|after) the passes \(best of 3\): fp32 FMA peak (?<p1>[\d.]+) GFLOP/s on 1 thread, (?<p>[\d.]+) on 1 \((Scalar|Vector\d+)\); memory read (?<b1>[\d.]+) GB/s on 1 thread, [\d.]+ on 1");
+        Assert.That(limits.Select(m => m.Groups["when"].Value), Is.EqualTo(new[] { "before", "between", "after" }), o);
+        Assert.That(o.IndexOf("machine limits before", StringComparison.Ordinal), Is.LessThan(o.IndexOf("pass 1/3", StringComparison.Ordinal)), "calibrated before the timed passes");
+        Assert.That(o.IndexOf("machine limits between", StringComparison.Ordinal), Is.InRange(o.IndexOf("median of 3:", StringComparison.Ordinal), o.IndexOf("batch 1, pass 1/3", StringComparison.Ordinal)), "between the throughput and batch-1 passes");
+        foreach (Match m in limits)
+        {
+            Assert.That(double.Parse(m.Groups["p1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.5), "a real FMA rate");
+            Assert.That(double.Parse(m.Groups["b1"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0.1), "a real bandwidth");
+        }
+        var peaks = limits.Select(m => double.Parse(m.Groups["p"].Value, CultureInfo.InvariantCulture)).Order().ToArray();
+        var summary = Regex.Match(o, @"machine limits, median of 3 calibrations: fp32 FMA peak [\d.]+ GFLOP/s on 1 thread \([\d.]+–[\d.]+\), (?<p>[\d.]+) on 1 \((?<lo>[\d.]+)–(?<hi>[\d.]+)\); memory read [\d.]+ GB/s on 1 thread \([\d.]+–[\d.]+\), [\d.]+ on 1 \([\d.]+–[\d.]+\)");
+        Assert.That(summary.Success, o);
+        Assert.That(double.Parse(summary.Groups["p"].Value, CultureInfo.InvariantCulture), Is.EqualTo(peaks[1]).Within(0.051), "the median calibration");
+        Assert.That(double.Parse(summary.Groups["lo"].Value, CultureInfo.InvariantCulture), Is.EqualTo(peaks[0]).Within(0.051));
+        Assert.That(double.Parse(summary.Groups["hi"].Value, CultureInfo.InvariantCulture), Is.EqualTo(peaks[2]).Within(0.051));
+        // The warning when the calibrations disagree by more than 15 % (away from the threshold, where rounding of the printed figures could tip it).
+        double spread = Math.Max(peaks[2] / peaks[0], BandwidthSpread(o));
+        bool warned = o.Contains("warning: the limits measured during this run differ", StringComparison.Ordinal);
+        if (spread > 1.16) Assert.That(warned, Is.True, o);
+        if (spread < 1.14) Assert.That(warned, Is.False, o);
+        var compute = Regex.Match(o, @"compute: (?<mf>[\d.]+) MFLOP per token executed \(GEMMs\), [\d.]+ GFLOP/s; ceiling \d+ tokens/s at [\d.]+ GFLOP/s: [\d.]+ ?% of the compute ceiling \([\d.]+ ?%–[\d.]+ ?% with the highest and lowest peak measured\)");
         Assert.That(compute.Success, o);
         Assert.That(double.Parse(compute.Groups["mf"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "the GEMMs were counted");
-        Assert.That(o, Does.Match(@"batch 1: [\d.]+ MB of weights read per sentence \([\d.]+ MB per token\); bandwidth floor [\d.]+ s/sentence at [\d.]+ GB/s: [\d.]+x the floor"));
+        Assert.That(o, Does.Match(@"batch 1: [\d.]+ MB of weights read per sentence \([\d.]+ MB per token\); bandwidth floor [\d.]+ s/sentence at [\d.]+ GB/s: [\d.]+x the floor \([\d.]+–[\d.]+x with the lowest and highest bandwidth measured\)"));
         var paired = Regex.Match(o, @"batch 1, each pass against the read bandwidth measured right after it \((?<lo>[\d.]+)–(?<hi>[\d.]+) GB/s on 1 thread\): median (?<r>[\d.]+)x the floor \(range (?<rlo>[\d.]+)–(?<rhi>[\d.]+)\)");
         Assert.That(paired.Success, o);
         double ratio = double.Parse(paired.Groups["r"].Value, CultureInfo.InvariantCulture);
         Assert.That(ratio, Is.GreaterThan(0).And.InRange(double.Parse(paired.Groups["rlo"].Value, CultureInfo.InvariantCulture), double.Parse(paired.Groups["rhi"].Value, CultureInfo.InvariantCulture)), "the median lies in the range");
+    }
+
+    /// <summary>Highest ÷ lowest all-thread bandwidth of the calibration lines.</summary>
+    private static double BandwidthSpread(string o)
+    {
+        var reads = Regex.Matches(o, @"machine limits (before|between|after) the passes \(best of 3\): .*?memory read [\d.]+ GB/s on 1 thread, (?<b>[\d.]+) on 1")
+            .Select(m => double.Parse(m.Groups["b"].Value, CultureInfo.InvariantCulture)).ToArray();
+        return reads.Max() / reads.Min();
+    }
+
+    [Test]
+    public void GemmMeasuresTheProductAgainstTheOneCorePeak()
+    {
+        var result = CliHarness.Run("bench", "--gemm", "--gemm-shapes", "12x64x128,7x100x40", "--repetitions", "2");
+        Assert.That(result.Exit, Is.EqualTo(0), result.ToString());
+        Assert.That(result.Out, Does.Match(@"blocking for \d+-column panels: KC \d+, MC \d+, NC \w+ from L1d \d+ KiB"));
+        Assert.That(result.Out, Does.Contain("interleaved, 2 rounds"));
+        foreach (string shape in new[] { "12x64x128", "7x100x40" })
+        {
+            Assert.That(result.Out, Does.Match(shape + @": median [\d.]+ GFLOP/s, peak [\d.]+: [\d.]+ ?% of the peak \(rounds [\d.]+ ?%–[\d.]+ ?%\); best [\d.]+ of best [\d.]+: [\d.]+ ?%; per CPU second: [\d.]+ ?%"));
+        }
+        Assert.That(result.Out, Does.Not.Contain("tokens/s"), "no model is run");
+
+        var usage = CliHarness.Run("bench", "--gemm", "--gemm-shapes", "12x64");
+        Assert.That(usage.Exit, Is.EqualTo(2), usage.ToString());
+        Assert.That(usage.Err, Does.Contain("--gemm-shapes: '12x64' is not MxKxN"));
+        usage = CliHarness.Run("bench", "--preset", "tiny", "--gemm-shapes", "12x64x128");
+        Assert.That(usage.Exit, Is.EqualTo(2), usage.ToString());
+        Assert.That(usage.Err, Does.Contain("--gemm-shapes goes with --gemm."));
     }
 
     [Test]
