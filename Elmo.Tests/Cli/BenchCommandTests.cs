@@ -62,6 +62,10 @@ public partial class BenchCommandTests
         Assert.That(compute.Success, o);
         Assert.That(double.Parse(compute.Groups["mf"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "the GEMMs were counted");
         Assert.That(o, Does.Match(@"batch 1: [\d.]+ MB of weights read per sentence \([\d.]+ MB per token\); bandwidth floor [\d.]+ s/sentence at [\d.]+ GB/s: [\d.]+x the floor \([\d.]+–[\d.]+x with the lowest and highest bandwidth measured\)"));
+        var paired = Regex.Match(o, @"batch 1, each pass against the read bandwidth measured right after it \((?<lo>[\d.]+)–(?<hi>[\d.]+) GB/s on 1 thread\): median (?<r>[\d.]+)x the floor \(range (?<rlo>[\d.]+)–(?<rhi>[\d.]+)\)");
+        Assert.That(paired.Success, o);
+        double ratio = double.Parse(paired.Groups["r"].Value, CultureInfo.InvariantCulture);
+        Assert.That(ratio, Is.GreaterThan(0).And.InRange(double.Parse(paired.Groups["rlo"].Value, CultureInfo.InvariantCulture), double.Parse(paired.Groups["rhi"].Value, CultureInfo.InvariantCulture)), "the median lies in the range");
     }
 
     /// <summary>Highest ÷ lowest all-thread bandwidth of the calibration lines.</summary>
