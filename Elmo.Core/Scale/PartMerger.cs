@@ -18,7 +18,7 @@ public static class PartMerger
     /// Bytes read, checksummed and written at a time: small enough that the checksum and the write find the chunk
     /// still in the core's L2 cache, so each byte is fetched from memory once. Measured on 1 GB of parts: 256 KB
     /// chunks 0.54–0.77 s, 4 MB chunks 1.5 s, and checksumming 4 MB reads while the kernel copies the values
-    /// (<c>copy_file_range</c>, which reads them a second time) 0.95–1.14 s (docs/performance.md).
+    /// (<c>copy_file_range</c>, which reads them a second time) 0.95–1.14 s (docs/scale-out.md, "Merge speed").
     /// </summary>
     private const int CopyBuffer = 256 << 10;
 
