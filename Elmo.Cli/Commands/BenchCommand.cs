@@ -233,6 +233,10 @@ internal static class BenchCommand
 
             // Batch 1: the first sentences of the corpus one at a time (latency), with the weight bytes each reads.
             var batchOne = new List<(double Seconds, long Bytes)>();
+            // With calibration, the read bandwidth is also measured right after each batch-1 pass (best of 3 short rounds),
+            // so that each pass has a floor from the same moment: on a shared machine the load moves between the passes
+            // and the calibration at the end, and a floor from another moment can put the ratio anywhere.
+            var pairedBandwidth = new List<double>();
             var single = corpusLines.Take(latencyCount).Select(s => (IReadOnlyList<IReadOnlyList<string>>)[s.Tokens]).ToArray();
             long singleTokens = corpusLines.Take(latencyCount).Sum(s => (long)s.Tokens.Count);
             if (single.Length > 0)
@@ -252,6 +256,7 @@ internal static class BenchCommand
                     double seconds = watch.Elapsed.TotalSeconds;
                     batchOne.Add((seconds, GemmCounters.WeightBytes - bytes0));
                     o.WriteLine(Invariant($"batch 1, pass {r + 1}/{reps}: {seconds / single.Length:F4} s/sentence, {singleTokens / seconds:F0} tokens/s"));
+                    if (calibrate) pairedBandwidth.Add(MachineLimits.ReadBandwidthGBs(session.Threads, rounds: 3));
                 }
                 double median = MedianOf(batchOne.Select(l => l.Seconds));
                 o.WriteLine(Invariant($"batch 1, median of {reps}: {median / single.Length:F4} s/sentence (min {batchOne.Min(l => l.Seconds) / single.Length:F4}, max {batchOne.Max(l => l.Seconds) / single.Length:F4}) over the first {single.Length} sentences ({singleTokens} tokens), {singleTokens / median:F0} tokens/s"));
@@ -282,6 +287,9 @@ internal static class BenchCommand
                     double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
                     double floor = bytes / (readHigh * 1e9);
                     o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {readHigh:F1} GB/s (the highest bandwidth measured): {median / floor:F2}x the floor ({median * read * 1e9 / bytes:F2}x at the median bandwidth, {median * readLow * 1e9 / bytes:F2}x at the lowest)"));
+                    // Each pass against the bandwidth measured right after it: the ratio least moved by a changing load.
+                    var ratios = batchOne.Zip(pairedBandwidth, (pass, gbs) => pass.Seconds / (pass.Bytes / (gbs * 1e9))).ToArray();
+                    o.WriteLine(Invariant($"batch 1, each pass against the read bandwidth measured right after it ({pairedBandwidth.Min():F1}–{pairedBandwidth.Max():F1} GB/s on {session.Threads} thread{(session.Threads == 1 ? "" : "s")}): median {MedianOf(ratios):F2}x the floor (range {ratios.Min():F2}–{ratios.Max():F2})"));
                 }
             }
 

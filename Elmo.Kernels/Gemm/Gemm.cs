@@ -141,15 +141,20 @@ public static class Gemm
 
     private static void Run(ref float a, int m, int lda, PackedMatrix b, ref float c, int ldc, bool accumulate, int panel0, int panel1, GemmBlocking? blocking)
     {
+        if (m == 1)
+        {
+            // One row (batch 1): bound by memory; B read four panels at a time, each over all of K (GemvKernels).
+            if (b.Precision == WeightPrecision.Fp32)
+            {
+                GemvKernels.Row(ref a, b, ref c, accumulate, panel0, panel1);
+                return;
+            }
+            panel0 = GemvKernels.RowWidened(ref a, b, ref c, accumulate, panel0, panel1);
+            if (panel0 == panel1) return;
+        }
         if (b.Precision != WeightPrecision.Fp32)
         {
             RunWidened(ref a, m, lda, b, ref c, ldc, accumulate, panel0, panel1, blocking);
-            return;
-        }
-        if (m == 1)
-        {
-            // One row (batch 1): bound by memory; B read as four sequential streams (GemvKernels).
-            GemvKernels.Row(ref a, b, ref c, accumulate, panel0, panel1);
             return;
         }
         switch (b.Path)

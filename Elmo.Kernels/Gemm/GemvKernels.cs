@@ -50,6 +50,28 @@ internal static class GemvKernels
         }
     }
 
+    /// <summary>
+    /// The same streaming for a bfloat16 or int8 <paramref name="b"/> where <see cref="WidenedKernels"/> widens it in
+    /// registers: groups of four full panels, each over all of K, prefetched <see cref="PrefetchBytes"/> ahead in its own
+    /// stream. Returns the first panel it left (fewer than four, or the zero-padded one) for the buffered route.
+    /// </summary>
+    public static int RowWidened(ref float a, PackedMatrix b, ref float c, bool accumulate, int panel0, int panel1)
+    {
+        if (b.Precision == WeightPrecision.Fp32 || !WidenedKernels.Supported(b)) return panel0;
+        int k = b.Rows, nr = b.PanelWidth;
+        int fullPanels = Math.Min(panel1, b.Columns / nr);
+        long ahead = PrefetchBytes / (b.Precision == WeightPrecision.Bf16 ? sizeof(ushort) : sizeof(sbyte));
+        int p = panel0;
+        for (; p + Streams <= fullPanels; p += Streams)
+        {
+            for (int s0 = 0; s0 < k; s0 += Gemm.SumBlock)
+            {
+                WidenedKernels.Row1x4(ref Unsafe.Add(ref a, s0), b, p, s0, Math.Min(Gemm.SumBlock, k - s0), ref Unsafe.Add(ref c, p * nr), accumulate || s0 > 0, ahead);
+            }
+        }
+        return p;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Row<TOps, TVec>(ref float a, PackedMatrix b, ref float c, bool accumulate, int panel0, int panel1)
         where TOps : struct, IVectorOps<TVec>
@@ -59,8 +81,6 @@ internal static class GemvKernels
         int fullPanels = Math.Min(panel1, n / nr); // panels without zero padding
         nint panelStride = (nint)k * nr;
         nint ahead = PrefetchBytes / sizeof(float);
-        // Rows between prefetches: one per cache line (a k-row is 2, 8, 16 or 32 floats).
-        int every = Math.Max(1, Prefetch.LineFloats / nr);
         Span<float> edgeTile = stackalloc float[32];
         // Pinned, so that the prefetch addresses (which run past the last panel) are plain pointers, never references.
         fixed (float* panels = b.Panels)
@@ -71,7 +91,7 @@ internal static class GemvKernels
                 float* bp = panels + p * panelStride;
                 for (int s0 = 0; s0 < k; s0 += Gemm.SumBlock)
                 {
-                    Block4<TOps, TVec>(ref Unsafe.Add(ref a, s0), bp + (nint)s0 * nr, panelStride, Math.Min(Gemm.SumBlock, k - s0), ref Unsafe.Add(ref c, p * nr), accumulate || s0 > 0, ahead, every);
+                    Block4<TOps, TVec>(ref Unsafe.Add(ref a, s0), bp + (nint)s0 * nr, panelStride, Math.Min(Gemm.SumBlock, k - s0), ref Unsafe.Add(ref c, p * nr), accumulate || s0 > 0, ahead);
                 }
             }
 
@@ -90,7 +110,7 @@ internal static class GemvKernels
                 }
                 for (int s0 = 0; s0 < k; s0 += Gemm.SumBlock)
                 {
-                    Block1<TOps, TVec>(ref Unsafe.Add(ref a, s0), bp + (nint)s0 * nr, Math.Min(Gemm.SumBlock, k - s0), ref cp, accumulate || s0 > 0, ahead, every);
+                    Block1<TOps, TVec>(ref Unsafe.Add(ref a, s0), bp + (nint)s0 * nr, Math.Min(Gemm.SumBlock, k - s0), ref cp, accumulate || s0 > 0, ahead);
                 }
                 if (edge) edgeTile[..nc].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, p * nr), nc));
             }
@@ -100,11 +120,12 @@ internal static class GemvKernels
     // 1 row × 4 panels over one accumulation block: 8 accumulators + 1 broadcast, B folded into the FMAs
     // (9 of 32 zmm / 16 ymm registers). Each panel's k-row is prefetched `ahead` floats in advance in its own stream.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block4<TOps, TVec>(ref float a, float* b, nint panelStride, int kc, ref float c, bool load, nint ahead, int every)
+    private static unsafe void Block4<TOps, TVec>(ref float a, float* b, nint panelStride, int kc, ref float c, bool load, nint ahead)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
         int w = TOps.Width, nr = 2 * w;
+        int every = Math.Max(1, Prefetch.LineFloats / nr); // rows per prefetch: one per cache line (a JIT-time constant)
         TVec x0 = TOps.Zero, x1 = TOps.Zero, x2 = TOps.Zero, x3 = TOps.Zero, x4 = TOps.Zero, x5 = TOps.Zero, x6 = TOps.Zero, x7 = TOps.Zero;
         float* b0 = b, b1 = b + panelStride, b2 = b1 + panelStride, b3 = b2 + panelStride;
         for (int k = 0; k < kc; k++)
@@ -133,11 +154,12 @@ internal static class GemvKernels
 
     // 1 row × 1 panel over one accumulation block: 2 accumulators + 1 broadcast.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block1<TOps, TVec>(ref float a, float* b, int kc, ref float c, bool load, nint ahead, int every)
+    private static unsafe void Block1<TOps, TVec>(ref float a, float* b, int kc, ref float c, bool load, nint ahead)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
         int w = TOps.Width, nr = 2 * w;
+        int every = Math.Max(1, Prefetch.LineFloats / nr);
         TVec x0 = TOps.Zero, x1 = TOps.Zero;
         float* bk = b;
         for (int k = 0; k < kc; k++)

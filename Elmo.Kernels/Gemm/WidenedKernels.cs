@@ -14,7 +14,7 @@ namespace Elmo.Kernels.Gemm;
 /// </summary>
 internal static class WidenedKernels
 {
-    /// <summary>Whether <see cref="Row1x4"/> runs for matrices of <paramref name="b"/>'s path and precision on this machine.</summary>
+    /// <summary>Whether <see cref="Row1x4(ref float, PackedMatrix, int, int, int, ref float, bool, long)"/> runs for matrices of <paramref name="b"/>'s path and precision on this machine.</summary>
     public static bool Supported(PackedMatrix b) => b.Path switch
     {
         KernelPath.Vector512 => Avx512F.IsSupported,
@@ -27,28 +27,36 @@ internal static class WidenedKernels
     /// panels' rows at the same depth when <paramref name="prefetchNext"/>.
     /// </summary>
     public static void Row1x4(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, bool prefetchNext)
+        => Row1x4(ref a, b, p, k0, kc, ref c, load, prefetchNext ? 4L * b.Rows * b.PanelWidth : 0);
+
+    /// <summary>
+    /// As <see cref="Row1x4(ref float, PackedMatrix, int, int, int, ref float, bool, bool)"/>, each panel's k-rows
+    /// prefetched <paramref name="ahead"/> values further on (0: none): the next panels' rows at the same depth
+    /// (4 · K · PanelWidth), or a short distance ahead in the panel's own stream when the row sweeps each panel over
+    /// all of K (<see cref="GemvKernels"/>).
+    /// </summary>
+    public static void Row1x4(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, long ahead)
     {
         if (b.Path == KernelPath.Vector512)
         {
-            if (b.Precision == WeightPrecision.Bf16) Bf16x512(ref a, b, p, k0, kc, ref c, load, prefetchNext);
-            else Int8x512(ref a, b, p, k0, kc, ref c, load, prefetchNext);
+            if (b.Precision == WeightPrecision.Bf16) Bf16x512(ref a, b, p, k0, kc, ref c, load, ahead);
+            else Int8x512(ref a, b, p, k0, kc, ref c, load, ahead);
         }
         else
         {
-            Bf16x256(ref a, b, p, k0, kc, ref c, load, prefetchNext);
+            Bf16x256(ref a, b, p, k0, kc, ref c, load, ahead);
         }
     }
 
     // 8 zmm accumulators + 1 broadcast + 2 widened = 11 of 32 registers. A k-row of a bf16 panel is 64 bytes: one line.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Bf16x512(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, bool prefetchNext)
+    private static unsafe void Bf16x512(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, long ahead)
     {
         const int nr = 32;
         long stride = (long)b.Rows * nr;
         fixed (ushort* panels = b.Bf16Panels)
         {
             ushort* b0 = panels + p * stride + (long)k0 * nr, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-            long ahead = prefetchNext ? 4 * stride : 0;
             Vector512<float> x0, x1, x2, x3, x4, x5, x6, x7;
             x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
             for (int k = 0; k < kc; k++)
@@ -82,7 +90,7 @@ internal static class WidenedKernels
     // 8 accumulators + 8 column scales (two per panel) + 1 broadcast + 2 widened = 19 of 32 zmm registers.
     // A k-row of an int8 panel is 32 bytes: half a line, so the next panels are prefetched every other k.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Int8x512(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, bool prefetchNext)
+    private static unsafe void Int8x512(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, long ahead)
     {
         const int nr = 32;
         long stride = (long)b.Rows * nr;
@@ -93,7 +101,6 @@ internal static class WidenedKernels
             float* s = scales + (long)p * nr;
             var s0 = Vector512.Load(s); var s1 = Vector512.Load(s + 16); var s2 = Vector512.Load(s + 32); var s3 = Vector512.Load(s + 48);
             var s4 = Vector512.Load(s + 64); var s5 = Vector512.Load(s + 80); var s6 = Vector512.Load(s + 96); var s7 = Vector512.Load(s + 112);
-            long ahead = prefetchNext ? 4 * stride : 0;
             Vector512<float> x0, x1, x2, x3, x4, x5, x6, x7;
             x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector512<float>.Zero;
             for (int k = 0; k < kc; k++)
@@ -119,14 +126,13 @@ internal static class WidenedKernels
 
     // 8 ymm accumulators + 1 broadcast + 2 widened = 11 of 16 registers. A k-row of a bf16 panel is 32 bytes.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Bf16x256(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, bool prefetchNext)
+    private static unsafe void Bf16x256(ref float a, PackedMatrix b, int p, int k0, int kc, ref float c, bool load, long ahead)
     {
         const int nr = 16;
         long stride = (long)b.Rows * nr;
         fixed (ushort* panels = b.Bf16Panels)
         {
             ushort* b0 = panels + p * stride + (long)k0 * nr, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-            long ahead = prefetchNext ? 4 * stride : 0;
             Vector256<float> x0, x1, x2, x3, x4, x5, x6, x7;
             x0 = x1 = x2 = x3 = x4 = x5 = x6 = x7 = Vector256<float>.Zero;
             for (int k = 0; k < kc; k++)

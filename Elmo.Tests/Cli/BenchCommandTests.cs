@@ -63,6 +63,10 @@ public partial class BenchCommandTests
         Assert.That(double.Parse(compute.Groups["mf"].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "the GEMMs were counted");
         Assert.That(double.Parse(compute.Groups["peak"].Value, CultureInfo.InvariantCulture), Is.EqualTo(peaks[2]).Within(0.051), "the ceiling from the highest peak");
         Assert.That(o, Does.Match(@"batch 1: [\d.]+ MB of weights read per sentence \([\d.]+ MB per token\); bandwidth floor [\d.]+ s/sentence at [\d.]+ GB/s \(the highest bandwidth measured\): [\d.]+x the floor \([\d.]+x at the median bandwidth, [\d.]+x at the lowest\)"));
+        var paired = Regex.Match(o, @"batch 1, each pass against the read bandwidth measured right after it \((?<lo>[\d.]+)–(?<hi>[\d.]+) GB/s on 1 thread\): median (?<r>[\d.]+)x the floor \(range (?<rlo>[\d.]+)–(?<rhi>[\d.]+)\)");
+        Assert.That(paired.Success, o);
+        double ratio = double.Parse(paired.Groups["r"].Value, CultureInfo.InvariantCulture);
+        Assert.That(ratio, Is.GreaterThan(0).And.InRange(double.Parse(paired.Groups["rlo"].Value, CultureInfo.InvariantCulture), double.Parse(paired.Groups["rhi"].Value, CultureInfo.InvariantCulture)), "the median lies in the range");
     }
 
     /// <summary>Highest ÷ lowest all-thread bandwidth of the calibration lines.</summary>
