@@ -18,6 +18,12 @@ internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader I
     /// <summary>Asks the process's signal handling for this long, after the first signal, to stop in order (<see cref="Interrupts.AllowGracePeriod"/>).</summary>
     public Action<TimeSpan> AllowGracePeriod { get; init; } = _ => { };
 
+    /// <summary>
+    /// Gives the process's signal handling a note to add to its one line when it ends a command at once
+    /// (<see cref="Interrupts.StopNote"/>): what the command leaves that a next run can use.
+    /// </summary>
+    public Action<Func<string?>> SetStopNote { get; init; } = _ => { };
+
     /// <summary>Seconds between plain progress lines when <see cref="Error"/> is not a terminal.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -33,6 +33,12 @@ internal sealed class Interrupts : IDisposable
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, ElmoCli.Terminated));
     }
 
+    /// <summary>
+    /// What the command leaves behind on purpose when it is ended at once (a resumable run's checkpoint), added to the
+    /// one line then printed; null or returning null: nothing.
+    /// </summary>
+    public Func<string?>? StopNote { get; set; }
+
     /// <summary>Cancelled by the first signal.</summary>
     public CancellationToken Token => _cancel.Token;
 
@@ -82,7 +88,16 @@ internal sealed class Interrupts : IDisposable
         TemporaryFiles.DeleteAll();
         try
         {
-            _error.WriteLine("elmo: interrupted; stopped at once (temporary files removed).");
+            string? note = null;
+            try
+            {
+                note = StopNote?.Invoke();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // the note is a courtesy: the process ends all the same
+            }
+            _error.WriteLine(note is null ? "elmo: interrupted; stopped at once (temporary files removed)." : $"elmo: interrupted; stopped at once (temporary files removed); {note}");
             _error.Flush();
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)

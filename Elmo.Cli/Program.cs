@@ -15,6 +15,7 @@ internal static class Program
             Cancellation = interrupts.Token,
             CancelledExitCode = () => interrupts.ExitCode,
             AllowGracePeriod = interrupts.AllowGracePeriod,
+            SetStopNote = note => interrupts.StopNote = note,
         };
         return ElmoCli.Run(args, console);
     }

@@ -94,7 +94,6 @@ internal static class EmbedCommand
             ResumeOptions? resumable = null;
             if (parsed.GetValue(resume))
             {
-                if (parsed.GetValue(stateful)) throw new UsageException("--stateful cannot be resumed with --resume: each sentence's vectors depend on the states every earlier batch left; use the default warm mode or --stateless.");
                 int every = parsed.GetValue(checkpointSentences);
                 double seconds = parsed.GetValue(checkpointSeconds);
                 if (every < 1) throw new UsageException($"--checkpoint-sentences must be at least 1, got {every}.");
@@ -180,6 +179,11 @@ internal static class EmbedCommand
                 Resume = resumable,
             };
 
+            if (resumable is not null)
+            {
+                // Stopped at once (no check reached within the grace period, or a second signal): the checkpoint stays too.
+                console.SetStopNote(() => CheckpointInfo.Find(outputPath) is { } c ? Resumable(c, outputPath, parsed) : null);
+            }
             try
             {
                 if (part is not null) progress.Note($"part {part} of {corpus.Name}");
@@ -212,6 +216,11 @@ internal static class EmbedCommand
                     }
                 }
                 return ElmoCli.Success;
+            }
+            catch (OperationCanceledException) when (resumable is not null && CheckpointInfo.Find(outputPath) is { } checkpoint)
+            {
+                console.Error.WriteLine($"elmo: cancelled; {Resumable(checkpoint, outputPath, parsed)}");
+                return console.CancelledExitCode();
             }
             catch (OutOfMemoryException e)
             {
@@ -271,6 +280,15 @@ internal static class EmbedCommand
             : EtaEstimator.SecondsLeft(p.Tokens, p.TotalTokens, rate) is double left ? ProgressReporter.Duration(left) : "?";
         return string.Create(CultureInfo.InvariantCulture, $"{p.Tokens}/{p.TotalTokens} tokens, {p.Sentences}/{p.TotalSentences} sentences, {shown:F0} tokens/s, ETA {eta}");
     }
+
+    /// <summary>What a stopped resumable run left, and the two ways on: the same command again (it has --resume), or deleting the checkpoint.</summary>
+    private static string Resumable(CheckpointInfo checkpoint, string outputPath, ParseResult parsed) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"'{outputPath}' is not written yet, but {checkpoint.Done:N0} of {checkpoint.Sentences:N0} sentences are checkpointed: run 'elmo {string.Join(' ', parsed.Tokens.Select(t => Quote(t.Value)))}' again to continue from there (--resume), or delete '{checkpoint.RecordPath}' and '{checkpoint.WorkingPath}' to discard them.");
+
+    /// <summary>An argument as a POSIX shell reads it back.</summary>
+    private static string Quote(string argument) =>
+        argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,+@%".Contains(c)) ? argument : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private static float[] ParseWeights(string text)
     {

@@ -133,10 +133,6 @@ public static class CorpusEmbedder
         {
             throw new ArgumentException("A layer-normalised mix cannot be split: it normalises over each batch, so the values depend on which sentences share one, and parts would differ from one run.", nameof(settings));
         }
-        if (settings.Resume is not null && settings.Mode == StateMode.Stateful)
-        {
-            throw new ArgumentException("A stateful run cannot be resumed: each sentence's vectors depend on the states every batch before it left.", nameof(settings));
-        }
         // The output policy before any work: an output that cannot be written, or is the input itself, fails now.
         AtomicFile.Check(outputPath, [input.FilePath is string source ? new InputFile(source, "the input") : null]);
         if (settings.Resume is null)
@@ -191,21 +187,32 @@ public static class CorpusEmbedder
             {
                 throw new ElmoOutputException($"Cannot write '{outputPath}': its working file '{checkpoint.WorkingPath}' cannot be opened, or another run is writing it ({e.Message}).", e) { FilePath = outputPath };
             }
-            using (file)
+            try
             {
-                if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
-                var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
-                var batches = new BatchWriter(sessions, writer, settings, plan, p =>
+                using (file)
                 {
-                    tokens = p.Tokens;
-                    progress?.Invoke(p with { Elapsed = watch.Elapsed });
-                }, cancellationToken);
-                batches.Skip(from.Done, from.Tokens);
-                tokens = from.Tokens;
-                GC.Collect();
-                EmbedPass(input, plan, writer, batches, new ResumeState(checkpoint, file, identity!, settings, shape, from));
-                writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
-                RandomAccess.FlushToDisk(file);
+                    if (checkpoint.Resumed is null) RandomAccess.SetLength(file, 0);
+                    var writer = new CorpusFileWriter(file, layout, layers, options.OutputDim, from.Done, from.JsonBytes);
+                    var batches = new BatchWriter(sessions, writer, settings, plan, p =>
+                    {
+                        tokens = p.Tokens;
+                        progress?.Invoke(p with { Elapsed = watch.Elapsed });
+                    }, cancellationToken);
+                    batches.Skip(from.Done, from.Tokens);
+                    // Stateful: the states the interrupted run's batches left, saved with its checkpoint, carry on.
+                    if (settings.Mode == StateMode.Stateful) sessions[0].RestoreCarried(checkpoint.ResumedState(options.Lstm, outputPath));
+                    tokens = from.Tokens;
+                    GC.Collect();
+                    EmbedPass(input, plan, writer, batches, new ResumeState(checkpoint, file, identity!, settings, shape, from, settings.Mode == StateMode.Stateful ? sessions[0] : null));
+                    writer.Finish(plan.Keys ?? (IGroupNames)new IndexNames(plan.First, plan.Count), attributes, checksum: settings.Shard is not null);
+                    RandomAccess.FlushToDisk(file);
+                }
+            }
+            catch when (!File.Exists(checkpoint.RecordPath))
+            {
+                // Stopped (cancelled, failed) before its first checkpoint: nothing to resume, so nothing is left.
+                File.Delete(checkpoint.WorkingPath);
+                throw;
             }
             TemporaryFiles.MoveKeptIntoPlace(checkpoint.WorkingPath, FileNode.Of(outputPath).FullPath);
             checkpoint.Remove();
@@ -282,12 +289,15 @@ public static class CorpusEmbedder
                 offset += writer.DataBytes(n);
                 tokens += n;
                 local++;
-                if (resume is not null && resume.Checkpoint.Due(local) && (resume.Settings.Mix is not { LayerNorm: true } || local % resume.Settings.BatchSize == 0))
+                // Where the values depend on which sentences share a batch (stateful, a layer-normalised mix), only
+                // between whole batches, so that a resumed run makes the same batches.
+                bool wholeBatches = resume is not null && (resume.Settings.Mode == StateMode.Stateful || resume.Settings.Mix is { LayerNorm: true });
+                if (resume is not null && resume.Checkpoint.Due(local) && (!wholeBatches || local % resume.Settings.BatchSize == 0))
                 {
-                    // Everything added so far is embedded and written, then on disk, then recorded.
+                    // Everything added so far is embedded and written, then on disk, then recorded (with the carried states, stateful).
                     batches.Flush();
                     writer.FlushAppends();
-                    resume.Checkpoint.Save(resume.File, new Checkpoint.Progress(local, offset, writer.JsonWritten, tokens), resume.Identity, resume.Settings.Shard, resume.Shape);
+                    resume.Checkpoint.Save(resume.File, new Checkpoint.Progress(local, offset, writer.JsonWritten, tokens), resume.Identity, resume.Settings.Shard, resume.Shape, resume.Stateful?.CarriedState);
                 }
             }
             i++;
@@ -301,7 +311,7 @@ public static class CorpusEmbedder
     }
 
     /// <summary>What the second pass of a resumable run needs.</summary>
-    private sealed record ResumeState(Checkpoint Checkpoint, SafeFileHandle File, RunIdentity Identity, EmbedSettings Settings, CorpusFileShape Shape, Checkpoint.Progress From);
+    private sealed record ResumeState(Checkpoint Checkpoint, SafeFileHandle File, RunIdentity Identity, EmbedSettings Settings, CorpusFileShape Shape, Checkpoint.Progress From, ElmoSession? Stateful);
 
     /// <summary>Refuses, before anything is computed, an output the format cannot hold.</summary>
     internal static void CheckLimits(CorpusInput input, CorpusFileShape shape)

@@ -66,7 +66,9 @@ public sealed record EmbedSettings
     /// <summary>
     /// Run resumably (null: not): build the output in a working file beside it with checkpoints, and continue from the
     /// checkpoint an interrupted run of the same command left (see <see cref="ResumeOptions"/>). A run that is not
-    /// resumable refuses to start over such a checkpoint. Not for <see cref="StateMode.Stateful"/> runs or streamed outputs.
+    /// resumable refuses to start over such a checkpoint. Not for streamed outputs. In <see cref="StateMode.Stateful"/>
+    /// mode (and with a layer-normalised mix) checkpoints fall between whole batches, and a stateful checkpoint also holds
+    /// the states the batches carry, so the resumed run makes the same batches from the same states.
     /// </summary>
     public ResumeOptions? Resume { get; init; }
 }

@@ -78,6 +78,24 @@ public sealed class ElmoSession
     /// <summary>Token vectors that replace the char CNN for the tokens they hold (set by <see cref="ElmoModule"/>; results are unchanged).</summary>
     internal TokenVectorCache? TokenCache { get; set; }
 
+    /// <summary>Carries <paramref name="state"/> over into the next batch, as if the batches that left it had just run (a resumed stateful run).</summary>
+    /// <param name="state">The states a checkpoint saved (<see cref="CarriedState"/>), or null for none.</param>
+    /// <exception cref="InvalidOperationException">The session is not stateful, or is running a batch on another thread.</exception>
+    internal void RestoreCarried(LstmState? state)
+    {
+        if (Mode != StateMode.Stateful) throw new InvalidOperationException("Only a stateful session carries states over.");
+        if (state is not null && state.Options != Model.Options.Lstm) throw new ArgumentException("The state belongs to a different architecture.", nameof(state));
+        Enter();
+        try
+        {
+            _carried = state?.Clone();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     /// <summary>Forgets the carried-over states (stateful mode): the next batch starts from zero.</summary>
     /// <exception cref="InvalidOperationException">The session is running a batch on another thread.</exception>
     public void Reset()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -11,7 +12,9 @@ namespace Elmo.Core;
 /// settings) and a small text file <c>.NAME.elmo-checkpoint</c> that records the run's identity and how many sentences
 /// are done. A checkpoint is taken between sentences: every pending batch is embedded, the working file is flushed to
 /// disk (fsync), then the record is written to a temporary file, flushed and renamed over the last one, so the record
-/// never claims more than the disk holds.
+/// never claims more than the disk holds. A stateful run's record also holds the LSTM states its batches carry into
+/// the next (every layer, direction and batch row: output state and memory cell, float32), so that the resumed run's
+/// batches start where the interrupted run's would have.
 /// </summary>
 internal sealed class Checkpoint
 {
@@ -20,6 +23,7 @@ internal sealed class Checkpoint
     private readonly ResumeOptions _options;
     private readonly Stopwatch _sinceLast = Stopwatch.StartNew();
     private long _lastDone;
+    private (int Rows, byte[] Bytes)? _resumedState;
 
     private Checkpoint(string outputPath, ResumeOptions options)
     {
@@ -67,6 +71,17 @@ internal sealed class Checkpoint
         };
     }
 
+    /// <summary>The checkpoint an interrupted run of <paramref name="outputPath"/> left (a record and its working file), or null.</summary>
+    /// <param name="outputPath">OUTPUT.</param>
+    /// <returns>How far it got and where it is.</returns>
+    public static CheckpointInfo? Find(string outputPath)
+    {
+        if (outputPath == AtomicFile.StandardOutput) return null;
+        var c = For(outputPath);
+        if (!File.Exists(c.RecordPath) || !File.Exists(c.WorkingPath) || ReadRecord(c.RecordPath) is not { } r) return null;
+        return new CheckpointInfo(r.Done.Done, r.Count, c.RecordPath, c.WorkingPath);
+    }
+
     /// <summary>Reads the last checkpoint, if any, and checks that it belongs to this run.</summary>
     /// <param name="outputPath">OUTPUT (for messages).</param>
     /// <param name="identity">This run's identity.</param>
@@ -90,6 +105,7 @@ internal sealed class Checkpoint
         if (differs is not null) throw Refuse(outputPath, $"the interrupted run embedded {differs}");
         if (new FileInfo(WorkingPath).Length < record.Done.DataOffset) throw Refuse(outputPath, $"'{WorkingPath}' is shorter than its checkpoint says");
         Resumed = record.Done;
+        _resumedState = record.State;
         _lastDone = record.Done.Done;
     }
 
@@ -104,7 +120,8 @@ internal sealed class Checkpoint
     /// <param name="identity">The run.</param>
     /// <param name="shard">The part, or null.</param>
     /// <param name="shape">The file's shape.</param>
-    public void Save(SafeFileHandle file, Progress progress, RunIdentity identity, ShardSpec? shard, CorpusFileShape shape)
+    /// <param name="carried">Stateful: the states the batches so far leave for the next (null: none yet, or not stateful).</param>
+    public void Save(SafeFileHandle file, Progress progress, RunIdentity identity, ShardSpec? shard, CorpusFileShape shape, LstmState? carried = null)
     {
         RandomAccess.FlushToDisk(file);
         var text = new StringBuilder()
@@ -117,6 +134,7 @@ internal sealed class Checkpoint
             .AppendLine(CultureInfo.InvariantCulture, $"version: {identity.Version}")
             .AppendLine(CultureInfo.InvariantCulture, $"shape: {ShapeText(shape)}")
             .AppendLine(CultureInfo.InvariantCulture, $"done: {progress.Done} {progress.DataOffset} {progress.JsonBytes} {progress.Tokens}")
+            .AppendLine(carried is null ? "state: -" : string.Create(CultureInfo.InvariantCulture, $"state: {carried.Rows} {Convert.ToBase64String(StateBytes(carried))}"))
             .ToString();
         string tmp = RecordPath + ".tmp";
         using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -128,6 +146,43 @@ internal sealed class Checkpoint
         _lastDone = progress.Done;
         _sinceLast.Restart();
         Taken++;
+    }
+
+    /// <summary>Stateful: the states the interrupted run's batches left (null: it had run none, or there is no checkpoint).</summary>
+    /// <param name="options">The model's LSTM.</param>
+    /// <param name="outputPath">OUTPUT (for messages).</param>
+    /// <returns>The states.</returns>
+    /// <exception cref="ElmoInputException">The record's states do not fit the model.</exception>
+    public LstmState? ResumedState(LstmOptions options, string outputPath)
+    {
+        if (_resumedState is not { } saved) return null;
+        long expected = 2L * options.Layers * saved.Rows * (options.ProjectionDim + options.CellDim) * sizeof(float);
+        if (saved.Rows < 1 || saved.Bytes.Length != expected) throw Refuse(outputPath, "its checkpoint's LSTM states do not fit the model");
+        var state = new LstmState(options, saved.Rows);
+        int at = 0;
+        foreach (var a in state.Hidden.Concat(state.Cell))
+        {
+            var bytes = MemoryMarshal.AsBytes(a.AsSpan());
+            saved.Bytes.AsSpan(at, bytes.Length).CopyTo(bytes);
+            at += bytes.Length;
+        }
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints hold float32 little-endian.");
+        return state;
+    }
+
+    /// <summary>The states as bytes: every output state, then every memory cell, each <c>[layer · 2 + direction]</c>, rows × width float32.</summary>
+    private static byte[] StateBytes(LstmState state)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints hold float32 little-endian.");
+        var result = new byte[state.Hidden.Concat(state.Cell).Sum(a => (long)a.Length * sizeof(float))];
+        int at = 0;
+        foreach (var a in state.Hidden.Concat(state.Cell))
+        {
+            var bytes = MemoryMarshal.AsBytes(a.AsSpan());
+            bytes.CopyTo(result.AsSpan(at));
+            at += bytes.Length;
+        }
+        return result;
     }
 
     /// <summary>After the output is in place: the record goes.</summary>
@@ -150,7 +205,13 @@ internal sealed class Checkpoint
             var done = map["done"].Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
             var identity = new RunIdentity(map["input"], long.Parse(map["input-sentences"], CultureInfo.InvariantCulture), map["model"], map["settings"], map["version"]);
             long count = long.Parse(map["shape"].Split(' ')[0], CultureInfo.InvariantCulture);
-            return new Record(map["shard"], identity, map["shape"], count, new Progress(done[0], done[1], done[2], done[3]));
+            (int, byte[])? state = null;
+            if (map.TryGetValue("state", out string? s) && s != "-")
+            {
+                var f = s.Split(' ');
+                state = (int.Parse(f[0], CultureInfo.InvariantCulture), Convert.FromBase64String(f[1]));
+            }
+            return new Record(map["shard"], identity, map["shape"], count, new Progress(done[0], done[1], done[2], done[3]), state);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or KeyNotFoundException or FormatException or OverflowException or IndexOutOfRangeException or ArgumentException)
         {
@@ -168,5 +229,5 @@ internal sealed class Checkpoint
     /// <param name="Tokens">Their tokens.</param>
     internal readonly record struct Progress(long Done, long DataOffset, long JsonBytes, long Tokens);
 
-    private sealed record Record(string Shard, RunIdentity Identity, string Shape, long Count, Progress Done);
+    private sealed record Record(string Shard, RunIdentity Identity, string Shape, long Count, Progress Done, (int Rows, byte[] Bytes)? State);
 }

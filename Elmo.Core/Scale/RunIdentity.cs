@@ -70,7 +70,7 @@ internal sealed record RunIdentity(string Input, long Sentences, string Model, s
         return "xxh128 " + Convert.ToHexStringLower(hash.GetCurrentHash()) + precision;
     });
 
-    /// <summary>The settings that decide the values and the layout, in one canonical line (batching is left out: warm and stateless results do not depend on it).</summary>
+    /// <summary>The settings that decide the values and the layout, in one canonical line (batching only where it changes the values: stateful, a layer-normalised mix; warm and stateless results do not depend on it).</summary>
     private static string SettingsText(CorpusInput input, EmbedSettings settings, LstmState? warmState)
     {
         var s = new StringBuilder();
@@ -82,6 +82,8 @@ internal sealed record RunIdentity(string Input, long Sentences, string Model, s
             if (mix.LayerNorm) s.Append(CultureInfo.InvariantCulture, $" layer-norm batch {settings.BatchSize} {(settings.SortByLength ? "sorted" : "in order")}");
         }
         s.Append(", ").Append(settings.Mode.ToString().ToLowerInvariant());
+        // Stateful: each row carries its states to the same row of the next batch, so the batch size decides the values.
+        if (settings.Mode == StateMode.Stateful) s.Append(CultureInfo.InvariantCulture, $" batch {settings.BatchSize}");
         if (settings.Mode == StateMode.Warm && warmState is not null)
         {
             var hash = new XxHash128();

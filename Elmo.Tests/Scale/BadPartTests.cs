@@ -91,6 +91,28 @@ public class BadPartTests
     }
 
     [Test]
+    public void ADamageFoundAfterItsBytesWereCopiedLeavesTheOldOutputAsItWas()
+    {
+        // The checksum is verified on the bytes as they are copied, so a flipped last value of the last part is found
+        // only once every value is in the temporary output: that file must go, and the existing OUTPUT stay untouched.
+        var dir = Parts.Value;
+        string bad = dir.File("bad-last-value.hdf5");
+        File.Copy(dir.File("p3.hdf5"), bad, overwrite: true);
+        var part = PartFile.Read(bad);
+        var bytes = File.ReadAllBytes(bad);
+        bytes[part.Layout.DataStart + part.Shape.DataBytes - 1] ^= 0x01;
+        File.WriteAllBytes(bad, bytes);
+        using var outDir = new TempDir();
+        string output = outDir.Write("merged.hdf5", "an earlier output");
+        var run = CliHarness.Run("merge", output, dir.File("p1.hdf5"), dir.File("p2.hdf5"), bad);
+        Assert.That(run.Exit, Is.EqualTo(ElmoCli.BadInput), run.ToString());
+        Assert.That(run.Err.Trim().Split('\n'), Has.Length.EqualTo(1), run.ToString());
+        Assert.That(run.Err, Does.StartWith($"elmo: Part '{bad}' is damaged: its checksum is").And.Contain("(embed shard 3/3 again)"));
+        Assert.That(File.ReadAllText(output), Is.EqualTo("an earlier output"), "the existing output is kept");
+        Assert.That(Directory.GetFileSystemEntries(outDir.Path), Is.EqualTo(new[] { output }), "no temporary file left");
+    }
+
+    [Test]
     public void GoodPartsMergeAndAMissingPartOrPatternIsNamed()
     {
         var dir = Parts.Value;
