@@ -47,9 +47,10 @@ internal static class BenchCommand
             (unless --no-calibration) before the passes, between the throughput and batch-1 passes and after them: the
             fp32 FMA peak (12 independent FMA chains on the widest vector path) and the memory read bandwidth, each on
             one thread and on the threads used; throughput is then also given as a fraction of the compute ceiling
-            (the median peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency as a multiple of the
-            bandwidth floor (bytes of weights read per sentence ÷ the median bandwidth), each with the range the
-            lowest and highest calibration give, and a warning when the calibrations differ by more than 15 %. Other
+            (peak ÷ the GEMM FLOP per token actually executed) and batch-1 latency as a multiple of the bandwidth floor
+            (bytes of weights read per sentence ÷ bandwidth), with the highest peak and bandwidth measured (load only
+            lowers them) and also at the median and lowest, and a warning when the calibrations differ by more than
+            15 %. Other
             programs running on the machine slow everything down: compare medians, and ratios measured in one run.
 
             With --gemm, only the single-thread GEMM at the two LSTM products of the original model (64x512x16384 and
@@ -275,15 +276,17 @@ internal static class BenchCommand
                 {
                     o.WriteLine(Invariant($"warning: the limits measured during this run differ by up to {spread:P0} (highest over lowest): the load on the machine changed, so the fractions below are uncertain by as much; compare ratios from a quieter run"));
                 }
-                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = peak * 1e9 / flopsPerToken;
+                // The fractions use the highest limits measured: load only ever lowers a calibration, so the highest is
+                // the nearest to the machine's own limit and never flatters a fraction; the median and lowest follow.
+                double achieved = flopsPerToken * tokens / total / 1e9, ceiling = peakHigh * 1e9 / flopsPerToken;
                 double rate = tokens / total;
-                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {peak:F1} GFLOP/s: {rate / ceiling:P1} of the compute ceiling ({rate * flopsPerToken / (peakHigh * 1e9):P1}–{rate * flopsPerToken / (peakLow * 1e9):P1} with the highest and lowest peak measured)"));
+                o.WriteLine(Invariant($"compute: {flopsPerToken / 1e6:F1} MFLOP per token executed (GEMMs), {achieved:F1} GFLOP/s; ceiling {ceiling:F0} tokens/s at {peakHigh:F1} GFLOP/s (the highest peak measured): {rate / ceiling:P1} of the compute ceiling ({rate * flopsPerToken / (peak * 1e9):P1} at the median peak, {rate * flopsPerToken / (peakLow * 1e9):P1} at the lowest)"));
                 if (batchOne.Count > 0)
                 {
                     double median = MedianOf(batchOne.Select(l => l.Seconds)) / single.Length;
                     double bytes = MedianOf(batchOne.Select(l => (double)l.Bytes)) / single.Length;
-                    double floor = bytes / (read * 1e9);
-                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {read:F1} GB/s: {median / floor:F2}x the floor ({median * readLow * 1e9 / bytes:F2}–{median * readHigh * 1e9 / bytes:F2}x with the lowest and highest bandwidth measured)"));
+                    double floor = bytes / (readHigh * 1e9);
+                    o.WriteLine(Invariant($"batch 1: {bytes / 1e6:F1} MB of weights read per sentence ({bytes * single.Length / singleTokens / 1e6:F1} MB per token); bandwidth floor {floor:F4} s/sentence at {readHigh:F1} GB/s (the highest bandwidth measured): {median / floor:F2}x the floor ({median * read * 1e9 / bytes:F2}x at the median bandwidth, {median * readLow * 1e9 / bytes:F2}x at the lowest)"));
                     // Each pass against the bandwidth measured right after it: the ratio least moved by a changing load.
                     var ratios = batchOne.Zip(pairedBandwidth, (pass, gbs) => pass.Seconds / (pass.Bytes / (gbs * 1e9))).ToArray();
                     o.WriteLine(Invariant($"batch 1, each pass against the read bandwidth measured right after it ({pairedBandwidth.Min():F1}–{pairedBandwidth.Max():F1} GB/s on {session.Threads} thread{(session.Threads == 1 ? "" : "s")}): median {MedianOf(ratios):F2}x the floor (range {ratios.Min():F2}–{ratios.Max():F2})"));

@@ -15,7 +15,8 @@ namespace Elmo.Kernels.Gemm;
 /// <item><see cref="MBlock"/> (MC): the packed A block (MC × KC) takes about 60 % of L2, a multiple of twelve rows
 /// (whole tiles on every path).</item>
 /// <item><see cref="NBlock"/> (NC): the columns of B swept per A block, in panels: the KC × NC block of B takes at most
-/// half of L3, so that when M spans several A blocks B is reread from L3 rather than memory (all of B without an L3);
+/// half of L3 (counted as at most 32 MiB: a socket-wide figure overstates what one core reaches), so that when M spans
+/// several A blocks B is reread from L3 rather than memory (all of B without an L3);
 /// <see cref="ColumnBlock"/> narrows it further so that the C block the K blocks revisit stays in L2.</item>
 /// </list>
 /// </summary>
@@ -26,6 +27,9 @@ namespace Elmo.Kernels.Gemm;
 /// <param name="Caches">The cache sizes these came from.</param>
 public sealed record GemmBlocking(int PanelWidth, int KBlock, int MBlock, int NBlock, CacheSizes Caches)
 {
+    /// <summary>Most L3 a core is assumed to reach (see <see cref="For"/>).</summary>
+    private const long MaxL3 = 32L << 20;
+
     /// <summary>Largest K block, in accumulation blocks.</summary>
     private const int MaxSumBlocks = 8;
 
@@ -51,7 +55,10 @@ public sealed record GemmBlocking(int PanelWidth, int KBlock, int MBlock, int NB
         int sums = (int)Math.Clamp(caches.L1Data / ((long)sizeof(float) * (panelWidth + tileRows)) / Gemm.SumBlock, 1, MaxSumBlocks);
         int kc = sums * Gemm.SumBlock;
         int mc = (int)Math.Clamp(caches.L2 * 6 / 10 / ((long)sizeof(float) * kc) / 12 * 12, 24, 1200);
-        int nc = caches.L3 > 0 ? (int)Math.Clamp(caches.L3 / 2 / (rowBytes * kc), 4, int.MaxValue) : int.MaxValue;
+        // CPUID and sysfs may give the L3 of the whole socket (a 16-CCD EPYC reports 512 MiB, of which a core reaches its
+        // own CCD's 32 MiB): count at most 32 MiB.
+        long l3 = Math.Min(caches.L3, MaxL3);
+        int nc = l3 > 0 ? (int)Math.Clamp(l3 / 2 / (rowBytes * kc), 4, int.MaxValue) : int.MaxValue;
         return new GemmBlocking(panelWidth, kc, mc, nc, caches);
     }
 
