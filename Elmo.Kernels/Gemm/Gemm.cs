@@ -200,7 +200,8 @@ public static class Gemm
         // C block the K blocks revisit stays in L2 (without it a 64 × 16384 product re-streams all 4 MiB of C from
         // memory once per K block). A multiple of four panels, so that the tail kernels' panel groups never straddle
         // two column blocks.
-        int nBlock = m >= MicroRows ? blocking.ColumnBlock(Math.Min(m, mBlock)) : int.MaxValue;
+        // Only when something is revisited: C by a second K block, or B by a second row block.
+        int nBlock = m >= MicroRows && (k > kBlock || m > mBlock) ? blocking.ColumnBlock(Math.Min(m, mBlock)) : int.MaxValue;
 
         for (int j0 = panel0; j0 < panel1; j0 = (int)Math.Min((long)j0 + nBlock, panel1))
         {
@@ -244,10 +245,11 @@ public static class Gemm
                                 if (i < 2 * WideRows)
                                 {
                                     // The block the sweep reads next: the next panel; after the last panel of a column block, its first
-                                    // panel for the next row block or the next K block.
+                                    // panel for the next row block or the next K block, else the next column block's first panel.
                                     nint next = q + 1 < j1 ? panelStride
                                         : i0 + mBlock < m ? (j0 - q) * panelStride
                                         : k0 + kc < k ? (j0 - q) * panelStride + (nint)kc * nr
+                                        : j1 < panel1 ? (j1 - q) * panelStride - (nint)k0 * nr
                                         : 0;
                                     if (next == 0)
                                     {
