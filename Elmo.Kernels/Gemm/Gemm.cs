@@ -321,29 +321,7 @@ public static class Gemm
                             // Fewer panels left than the group, or the zero-padded last panel: one row and panel at a time.
                             for (int q = p; q < pEnd; q++)
                             {
-                                ref float bq = ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr);
-                                int nc = Math.Min(nr, n - q * nr);
-                                for (int r = 0; r < tail; r++)
-                                {
-                                    ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
-                                    ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
-                                    if (nc == nr)
-                                    {
-                                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                        {
-                                            Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
-                                        }
-                                    }
-                                    else
-                                    {
-                                        EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
-                                        for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                        {
-                                            Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
-                                        }
-                                        EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
-                                    }
-                                }
+                                RowByRow<TOps, TVec>(ref at, lda, tail, ref Unsafe.Add(ref panels, q * panelStride + (nint)k0 * nr), nr, Math.Min(nr, n - q * nr), kc, ref Unsafe.Add(ref ct, q * nr), ldc, load, ref edge);
                             }
                         }
                     }
@@ -486,29 +464,7 @@ public static class Gemm
                     {
                         for (int q = p; q < pEnd; q++)
                         {
-                            ref float bq = ref Unsafe.Add(ref wide, (q - p) * blockStride);
-                            int nc = Math.Min(nr, n - q * nr);
-                            for (int r = 0; r < tail; r++)
-                            {
-                                ref float ar = ref Unsafe.Add(ref at, (nint)r * lda);
-                                ref float cr = ref Unsafe.Add(ref ct, (nint)r * ldc + q * nr);
-                                if (nc == nr)
-                                {
-                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                    {
-                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref cr, load || s0 > 0);
-                                    }
-                                }
-                                else
-                                {
-                                    EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
-                                    for (int s0 = 0; s0 < kc; s0 += SumBlock)
-                                    {
-                                        Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref bq, s0 * nr), Math.Min(SumBlock, kc - s0), ref edge, load || s0 > 0);
-                                    }
-                                    EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
-                                }
-                            }
+                            RowByRow<TOps, TVec>(ref at, lda, tail, ref Unsafe.Add(ref wide, (q - p) * blockStride), nr, Math.Min(nr, n - q * nr), kc, ref Unsafe.Add(ref ct, q * nr), ldc, load, ref edge);
                         }
                     }
                 }
@@ -526,6 +482,40 @@ public static class Gemm
         where TVec : struct
     {
         TOps.Store(load ? TOps.Add(TOps.Load(ref c), x) : x, ref c);
+    }
+
+    /// <summary>
+    /// The last <paramref name="rows"/> rows of a block against one panel, one row at a time: each row is one
+    /// <see cref="Kernel1x1{TOps, TVec}"/> call per accumulation block of <see cref="SumBlock"/> (so the order is the
+    /// contract's); a panel narrower than <paramref name="nr"/> (the padded last one) goes through the edge tile.
+    /// </summary>
+    /// <param name="a">First of the rows of A, at the block's first k.</param>
+    /// <param name="lda">Row stride of A.</param>
+    /// <param name="rows">Rows to compute.</param>
+    /// <param name="panel">The panel of B (fp32 or already widened), at the block's first k.</param>
+    /// <param name="nr">Panel width.</param>
+    /// <param name="nc">Columns of C the panel covers (at most <paramref name="nr"/>).</param>
+    /// <param name="kc">Depth of the cache block.</param>
+    /// <param name="c">C at the first row and the panel's first column.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    /// <param name="load">Add to C (false: the first block overwrites it).</param>
+    /// <param name="edge">An nr-wide scratch tile.</param>
+    private static void RowByRow<TOps, TVec>(ref float a, int lda, int rows, ref float panel, int nr, int nc, int kc, ref float c, int ldc, bool load, ref float edge)
+        where TOps : struct, IVectorOps<TVec>
+        where TVec : struct
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref float ar = ref Unsafe.Add(ref a, (nint)r * lda);
+            ref float cr = ref Unsafe.Add(ref c, (nint)r * ldc);
+            ref float target = ref nc == nr ? ref cr : ref edge;
+            if (nc != nr) EdgeIn(ref cr, ldc, ref edge, nr, 1, nc, load);
+            for (int s0 = 0; s0 < kc; s0 += SumBlock)
+            {
+                Kernel1x1<TOps, TVec>(ref Unsafe.Add(ref ar, s0), ref Unsafe.Add(ref panel, s0 * nr), Math.Min(SumBlock, kc - s0), ref target, load || s0 > 0);
+            }
+            if (nc != nr) EdgeOut(ref edge, nr, ref cr, ldc, 1, nc);
+        }
     }
 
     /// <summary>Prefetches one k-row of a panel (<paramref name="nr"/> floats: one cache line, two at AVX-512).</summary>
