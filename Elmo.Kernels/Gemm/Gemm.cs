@@ -251,15 +251,12 @@ public static class Gemm
                                         : k0 + kc < k ? (j0 - q) * panelStride + (nint)kc * nr
                                         : j1 < panel1 ? (j1 - q) * panelStride - (nint)k0 * nr
                                         : 0;
-                                    if (next == 0)
-                                    {
-                                    }
-                                    else if (rows == WideRows && full >= 2 * WideRows)
+                                    if (next != 0 && rows == WideRows && full >= 2 * WideRows)
                                     {
                                         prefetch = next + (i == 0 ? 0 : Prefetch.LineFloats);
                                         prefetchBoth = false;
                                     }
-                                    else if (i == 0)
+                                    else if (next != 0 && i == 0)
                                     {
                                         prefetch = next;
                                     }
@@ -477,7 +474,7 @@ public static class Gemm
     /// added to C when <paramref name="load"/> (C holds earlier blocks or the caller's values), else stored as they are.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Flush<TOps, TVec>(TVec x, ref float c, bool load)
+    internal static void Flush<TOps, TVec>(TVec x, ref float c, bool load)
         where TOps : struct, IVectorOps<TVec>
         where TVec : struct
     {
@@ -526,7 +523,7 @@ public static class Gemm
         if (nr > Prefetch.LineFloats) Prefetch.Line(ref Unsafe.Add(ref row, Prefetch.LineFloats));
     }
 
-    private static void EdgeIn(ref float c, int ldc, ref float tile, int nr, int rows, int nc, bool load)
+    internal static void EdgeIn(ref float c, int ldc, ref float tile, int nr, int rows, int nc, bool load)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -537,7 +534,7 @@ public static class Gemm
         }
     }
 
-    private static void EdgeOut(ref float tile, int nr, ref float c, int ldc, int rows, int nc)
+    internal static void EdgeOut(ref float tile, int nr, ref float c, int ldc, int rows, int nc)
     {
         for (int r = 0; r < rows; r++)
         {

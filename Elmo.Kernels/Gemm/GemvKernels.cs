@@ -101,18 +101,16 @@ internal static class GemvKernels
                 float* bp = panels + p * panelStride;
                 int nc = Math.Min(nr, n - p * nr);
                 bool edge = nc < nr;
-                ref float cp = ref edge ? ref MemoryMarshal.GetReference(edgeTile) : ref Unsafe.Add(ref c, p * nr);
-                if (edge)
-                {
-                    // A full-width scratch tile: the valid columns copied in (when added to) and out.
-                    edgeTile.Clear();
-                    if (accumulate) MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref c, p * nr), nc).CopyTo(edgeTile);
-                }
+                ref float cq = ref Unsafe.Add(ref c, p * nr);
+                ref float tile = ref MemoryMarshal.GetReference(edgeTile);
+                ref float cp = ref edge ? ref tile : ref cq;
+                // The zero-padded last panel: a full-width scratch tile, the valid columns copied in (when added to) and out.
+                if (edge) Gemm.EdgeIn(ref cq, nr, ref tile, nr, 1, nc, accumulate);
                 for (int s0 = 0; s0 < k; s0 += Gemm.SumBlock)
                 {
                     Block1<TOps, TVec>(ref Unsafe.Add(ref a, s0), bp + (nint)s0 * nr, Math.Min(Gemm.SumBlock, k - s0), ref cp, accumulate || s0 > 0, ahead);
                 }
-                if (edge) edgeTile[..nc].CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, p * nr), nc));
+                if (edge) Gemm.EdgeOut(ref tile, nr, ref cq, nr, 1, nc);
             }
         }
     }
@@ -146,10 +144,10 @@ internal static class GemvKernels
             x6 = TOps.MultiplyAdd(av, TOps.Load(ref *b3), x6); x7 = TOps.MultiplyAdd(av, TOps.Load(ref *(b3 + w)), x7);
             b0 += nr; b1 += nr; b2 += nr; b3 += nr;
         }
-        Flush<TOps, TVec>(x0, ref c, load); Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
-        Flush<TOps, TVec>(x2, ref Unsafe.Add(ref c, nr), load); Flush<TOps, TVec>(x3, ref Unsafe.Add(ref c, nr + w), load);
-        Flush<TOps, TVec>(x4, ref Unsafe.Add(ref c, 2 * nr), load); Flush<TOps, TVec>(x5, ref Unsafe.Add(ref c, 2 * nr + w), load);
-        Flush<TOps, TVec>(x6, ref Unsafe.Add(ref c, 3 * nr), load); Flush<TOps, TVec>(x7, ref Unsafe.Add(ref c, 3 * nr + w), load);
+        Gemm.Flush<TOps, TVec>(x0, ref c, load); Gemm.Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
+        Gemm.Flush<TOps, TVec>(x2, ref Unsafe.Add(ref c, nr), load); Gemm.Flush<TOps, TVec>(x3, ref Unsafe.Add(ref c, nr + w), load);
+        Gemm.Flush<TOps, TVec>(x4, ref Unsafe.Add(ref c, 2 * nr), load); Gemm.Flush<TOps, TVec>(x5, ref Unsafe.Add(ref c, 2 * nr + w), load);
+        Gemm.Flush<TOps, TVec>(x6, ref Unsafe.Add(ref c, 3 * nr), load); Gemm.Flush<TOps, TVec>(x7, ref Unsafe.Add(ref c, 3 * nr + w), load);
     }
 
     // 1 row × 1 panel over one accumulation block: 2 accumulators + 1 broadcast.
@@ -174,16 +172,7 @@ internal static class GemvKernels
             x1 = TOps.MultiplyAdd(av, TOps.Load(ref *(bk + w)), x1);
             bk += nr;
         }
-        Flush<TOps, TVec>(x0, ref c, load);
-        Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
-    }
-
-    /// <summary>Ends a block for one vector of C (as <c>Gemm.Flush</c>): the block's sums added to C, or stored when C is overwritten.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Flush<TOps, TVec>(TVec x, ref float c, bool load)
-        where TOps : struct, IVectorOps<TVec>
-        where TVec : struct
-    {
-        TOps.Store(load ? TOps.Add(TOps.Load(ref c), x) : x, ref c);
+        Gemm.Flush<TOps, TVec>(x0, ref c, load);
+        Gemm.Flush<TOps, TVec>(x1, ref Unsafe.Add(ref c, w), load);
     }
 }
