@@ -160,29 +160,34 @@ internal sealed class Checkpoint
         if (saved.Rows < 1 || saved.Bytes.Length != expected) throw Refuse(outputPath, "its checkpoint's LSTM states do not fit the model");
         var state = new LstmState(options, saved.Rows);
         int at = 0;
-        foreach (var a in state.Hidden.Concat(state.Cell))
+        foreach (var a in StateArrays(state))
         {
             var bytes = MemoryMarshal.AsBytes(a.AsSpan());
             saved.Bytes.AsSpan(at, bytes.Length).CopyTo(bytes);
             at += bytes.Length;
         }
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints hold float32 little-endian.");
         return state;
     }
 
     /// <summary>The states as bytes: every output state, then every memory cell, each <c>[layer · 2 + direction]</c>, rows × width float32.</summary>
     private static byte[] StateBytes(LstmState state)
     {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints hold float32 little-endian.");
-        var result = new byte[state.Hidden.Concat(state.Cell).Sum(a => (long)a.Length * sizeof(float))];
+        var result = new byte[StateArrays(state).Sum(a => (long)a.Length * sizeof(float))];
         int at = 0;
-        foreach (var a in state.Hidden.Concat(state.Cell))
+        foreach (var a in StateArrays(state))
         {
             var bytes = MemoryMarshal.AsBytes(a.AsSpan());
             bytes.CopyTo(result.AsSpan(at));
             at += bytes.Length;
         }
         return result;
+    }
+
+    /// <summary>The arrays of <paramref name="state"/> in the order a record holds them: every output state, then every memory cell.</summary>
+    private static IEnumerable<float[]> StateArrays(LstmState state)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoints hold float32 little-endian.");
+        return state.Hidden.Concat(state.Cell);
     }
 
     /// <summary>After the output is in place: the record goes.</summary>
